@@ -1,0 +1,135 @@
+"""Value types shared by every layer.
+
+Snapshots are what prwatch knows of a GitHub object at one moment, whichever source
+(REST listing, GraphQL, webhook payload) produced them. All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    """Where a change was detected."""
+
+    WEBHOOK = "webhook"
+    SWEEP = "sweep"
+
+
+class RemovalReason(StrEnum):
+    """Why a repository or installation is no longer watched. Rows are marked, never deleted."""
+
+    REMOVED_FROM_INSTALLATION = "removed_from_installation"
+    NOT_FOUND = "not_found"  # 404: deleted *or* no longer accessible; GitHub does not say which
+    DELETED = "deleted"  # a `repository.deleted` delivery told us so
+    INSTALLATION_DELETED = "installation_deleted"
+    INSTALLATION_SUSPENDED = "installation_suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationSnapshot:
+    id: int
+    account_login: str
+    account_type: str  # "Organization" | "User"
+    suspended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySnapshot:
+    id: int  # the identity: full_name changes on rename and transfer
+    installation_id: int
+    full_name: str
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestSnapshot:
+    repository_id: int
+    number: int
+    github_id: int
+    node_id: str
+    state: str  # "open" | "closed"
+    draft: bool
+    merged: bool
+    merged_at: datetime | None
+    closed_at: datetime | None
+    title: str
+    author: str
+    labels: tuple[str, ...]  # label names, sorted, so that order never reads as a change
+    head_sha: str
+    head_ref: str
+    base_sha: str
+    base_ref: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRunSnapshot:
+    id: int
+    repository_id: int
+    head_sha: str
+    name: str
+    status: str  # queued | in_progress | completed (| waiting | requested | pending)
+    conclusion: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    app_slug: str | None
+    check_suite_id: int | None
+
+
+class ChangeKind(StrEnum):
+    PR_OPENED = "pr_opened"  # a new PR, seen open
+    PR_DISCOVERED = "pr_discovered"  # a PR first seen already closed or merged
+    PR_CLOSED = "pr_closed"
+    PR_MERGED = "pr_merged"
+    PR_REOPENED = "pr_reopened"
+    PR_HEAD_CHANGED = "pr_head_changed"
+    PR_TITLE_CHANGED = "pr_title_changed"
+    PR_DRAFT_CHANGED = "pr_draft_changed"
+    PR_LABELS_CHANGED = "pr_labels_changed"
+    PR_BASE_CHANGED = "pr_base_changed"
+    PR_REMOVED = "pr_removed"  # tombstoned with its repository
+    CHECK_RUN_CREATED = "check_run_created"
+    CHECK_RUN_STATUS_CHANGED = "check_run_status_changed"
+    CHECK_RUN_CONCLUDED = "check_run_concluded"
+    REPOSITORY_ADDED = "repository_added"
+    REPOSITORY_REMOVED = "repository_removed"
+    REPOSITORY_RENAMED = "repository_renamed"
+    REPOSITORY_RESTORED = "repository_restored"
+    INSTALLATION_ADDED = "installation_added"
+    INSTALLATION_REMOVED = "installation_removed"
+    INSTALLATION_SUSPENDED = "installation_suspended"
+    INSTALLATION_UNSUSPENDED = "installation_unsuspended"
+
+
+# A changed field's value as it is logged: JSON-encodable.
+FieldValue = str | int | bool | list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the append-only change log, before the store gives it a cursor."""
+
+    kind: ChangeKind
+    repository_id: int | None
+    pr_number: int | None = None
+    check_run_id: int | None = None
+    field: str | None = None
+    old: FieldValue = None
+    new: FieldValue = None
+    installation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What one apply writes, in one transaction: the rows that are new or newer, and the log."""
+
+    pull_requests: tuple[PullRequestSnapshot, ...] = ()
+    check_runs: tuple[CheckRunSnapshot, ...] = ()
+    changes: tuple[Change, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.pull_requests or self.check_runs or self.changes)
