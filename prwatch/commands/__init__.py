@@ -1,0 +1,1 @@
+"""One module per ``prwatch`` subcommand: each registers its parser and handler."""

@@ -1,0 +1,42 @@
+"""``prwatch serve``: the web app (and, in the embedded mode, the worker and the scheduler)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from prwatch.config import Settings, load_settings
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "serve", help="run the web app: webhook endpoint, read API, status page"
+    )
+    parser.add_argument("--host", help="listen address (default: PRWATCH_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default: PRWATCH_PORT or 8000)")
+    parser.set_defaults(handler=run)
+
+
+def is_embedded(settings: Settings) -> bool:
+    """SQLite and no Redis: one process owns everything, so it may also migrate on start."""
+    return settings.database_url.startswith("sqlite") and settings.redis_url is None
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from prwatch.store.migrations import upgrade_database
+    from prwatch.web.app import create_app
+
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    if is_embedded(settings):
+        asyncio.run(upgrade_database(settings.database_url))
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0

@@ -1,0 +1,139 @@
+"""Settings: the only place that reads the environment.
+
+Every name here is a public interface (``PRWATCH_*``): keep them. Nothing is read at import
+time; ``load_settings()`` reads and validates, and raises ``ConfigError`` with one message per
+bad variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "PRWATCH_"
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting. The message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./prwatch.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for the arq queue; unset runs the embedded in-process queue"
+    )
+    github_api_url: str = Field("https://api.github.com", description="GitHub REST base URL")
+    app_id: int | None = Field(None, description="The GitHub App's id")
+    private_key: str | None = Field(None, description="The App's private key (PEM text)")
+    private_key_path: Path | None = Field(None, description="File holding the App's private key")
+    webhook_secret: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Webhook secret(s), comma-separated: every listed one is accepted"
+    )
+    sweep_interval_seconds: float = Field(
+        300, gt=0, description="Seconds between two reconcile sweeps"
+    )
+    host: str = Field("127.0.0.1", description="Address `prwatch serve` listens on")
+    port: int = Field(8000, ge=0, le=65535, description="Port `prwatch serve` listens on")
+    log_format: str = Field("auto", description="auto | json | console")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (got "
+                f"{value.split(':', 1)[0]!r})"
+            )
+        return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in ("auto", "json", "console"):
+            raise ValueError("must be one of auto, json, console")
+        return value
+
+    @field_validator("private_key_path")
+    @classmethod
+    def _key_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    def app_private_key(self) -> str | None:
+        """The App's PEM key, from PRWATCH_PRIVATE_KEY or the file PRWATCH_PRIVATE_KEY_PATH."""
+        if self.private_key:
+            return self.private_key
+        if self.private_key_path is not None:
+            return self.private_key_path.read_text()
+        return None
+
+    def require_app_credentials(self) -> tuple[int, str]:
+        """App id and key for commands that talk to GitHub; a clear error when they are unset."""
+        key = self.app_private_key()
+        missing = [
+            name
+            for name, present in (
+                ("PRWATCH_APP_ID", self.app_id is not None),
+                ("PRWATCH_PRIVATE_KEY or PRWATCH_PRIVATE_KEY_PATH", key is not None),
+            )
+            if not present
+        ]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set to talk to GitHub")
+        assert self.app_id is not None and key is not None
+        return self.app_id, key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read PRWATCH_* from the environment (overrides win); ConfigError names each bad one."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "configuration"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"invalid configuration: {name}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The Starlette application: webhook endpoint, health, read API and pages."""
