@@ -30,7 +30,7 @@ _SnapshotT = TypeVar("_SnapshotT", PullRequestSnapshot, CheckRunSnapshot)
 
 
 def pr_lifecycle(pr: PullRequestSnapshot) -> str:
-    """ "open", "closed" or "merged" (a merged PR is always closed on GitHub)."""
+    """The PR's lifecycle: open, closed or merged (a merged PR is always closed on GitHub)."""
     if pr.merged:
         return MERGED
     if pr.state in (OPEN, CLOSED):
@@ -148,7 +148,10 @@ def detect_check_run_changes(
     )
     if stored is None:
         created = change(ChangeKind.CHECK_RUN_CREATED, "status", None, observed.status)
-        return [created, concluded] if observed.status == COMPLETED else [created]
+        # A conclusion only comes with completion; should one arrive early, log it anyway.
+        if observed.status == COMPLETED or observed.conclusion is not None:
+            return [created, concluded]
+        return [created]
     if not is_check_run_progress(stored, observed):
         return []
     changes: list[Change] = []
