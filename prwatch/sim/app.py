@@ -1,0 +1,133 @@
+"""The simulator assembled: world, auth, limits, webhooks and the Starlette app over them."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from prwatch.sim.admin import ADMIN_ROUTES
+from prwatch.sim.auth import TokenStore, generate_private_key_pem, public_key_pem
+from prwatch.sim.clock import Clock, SystemClock
+from prwatch.sim.config import SimConfig
+from prwatch.sim.gateway import endpoint
+from prwatch.sim.limits import RateLimiter, SecondaryLimiter, Stats
+from prwatch.sim.rest_app import APP_ROUTES, manifest_page, rate_limit
+from prwatch.sim.rest_repos import REPO_ROUTES
+from prwatch.sim.webhooks import WebhookSender
+from prwatch.sim.world import World
+
+REPO_PREFIXES = ("/repos/{owner}/{repo}", "/repositories/{repository_id:int}")
+
+
+class Simulator:
+    """Everything one simulated GitHub needs; `.app` serves it."""
+
+    def __init__(
+        self,
+        config: SimConfig,
+        *,
+        world: World | None = None,
+        clock: Clock | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+        private_key_pem: str | None = None,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.world = world or World.generate(
+            repos=config.repos,
+            prs=config.prs,
+            open_ratio=config.open_ratio,
+            seed=config.seed,
+            installations=config.installations,
+            checks_per_open_pr=config.checks_per_open_pr,
+            fork_ratio=config.fork_ratio,
+            clock=self.clock,
+            api_url=config.api_url,
+        )
+        self.world.clock = self.clock
+        self.world.app_id = config.app_id
+        self.world.app_slug = config.app_slug
+        self.private_key_pem = private_key_pem or generate_private_key_pem()
+        self.public_key_pem = public_key_pem(self.private_key_pem)
+        self.client_id = f"Iv1.{config.app_id:016x}"
+        self.client_secret = secrets.token_hex(20)
+        self.app_name = "prwatch (simulated)"
+        self.tokens = TokenStore()
+        self.limiter = RateLimiter(
+            {"core": config.rate_limit, "graphql": config.graphql_rate_limit}
+        )
+        self.secondary = SecondaryLimiter()
+        self.stats = Stats()
+        self.fault_rng = random.Random(config.fault_seed)
+        self.manifest_codes: dict[str, tuple[dict[str, Any], int]] = {}
+        self.webhooks = WebhookSender(config, self.clock, webhook_transport)
+        self.world.subscribe(self.webhooks.on_event)
+        self.app = self._build_app()
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        """Change knobs at run time (the `PUT /_sim/config` body)."""
+        self.config.update(changes)
+        self.limiter.limits["core"] = self.config.rate_limit
+        self.limiter.limits["graphql"] = self.config.graphql_rate_limit
+        if "fault_seed" in changes:
+            self.fault_rng = random.Random(self.config.fault_seed)
+
+    def _build_app(self) -> Starlette:
+        routes: list[Route] = []
+        for prefix in REPO_PREFIXES:
+            for suffix, handler in REPO_ROUTES:
+                path = prefix + suffix
+                template = "GET " + path.replace(":int", "").replace(":path", "")
+                serve = endpoint(self, template, "token", handler, repo_scoped=True)
+                routes.append(Route(path, serve, methods=["GET"]))
+        for method, path, auth, handler in APP_ROUTES:
+            serve = endpoint(self, f"{method} {path}", auth, handler)
+            routes.append(Route(path, serve, methods=[method]))
+        routes.append(
+            Route(
+                "/rate_limit",
+                endpoint(self, "GET /rate_limit", "any", rate_limit, free=True),
+                methods=["GET"],
+            )
+        )
+        routes.append(Route("/settings/apps/new", manifest_page, methods=["POST"]))
+        routes.append(
+            Route("/organizations/{org}/settings/apps/new", manifest_page, methods=["POST"])
+        )
+        routes.extend(ADMIN_ROUTES)
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            async with self:
+                yield
+
+        app = Starlette(routes=routes, lifespan=lifespan)
+        app.state.sim = self
+        return app
+
+    async def __aenter__(self) -> Simulator:
+        await self.webhooks.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.webhooks.stop()
+
+
+def create_simulator(
+    config: SimConfig | None = None,
+    *,
+    world: World | None = None,
+    clock: Clock | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> Simulator:
+    """A simulator for in-process use (wrap `.app` in `httpx.ASGITransport`)."""
+    return Simulator(
+        config or SimConfig(), world=world, clock=clock, webhook_transport=webhook_transport
+    )
