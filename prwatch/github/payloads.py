@@ -1,0 +1,246 @@
+"""Turn GitHub's JSON objects into domain snapshots, reading only the fields prwatch keeps.
+
+Input is what `json.loads` gave: a REST list item, a full REST object, a webhook payload's
+object or a GraphQL node. Unknown fields are ignored and missing optional ones get their
+default, so other variants of the same objects (organisation repositories, GitHub Enterprise,
+older payloads) parse too; a missing or malformed required field raises PayloadError naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from prwatch.domain.models import (
+    CheckRunSnapshot,
+    InstallationSnapshot,
+    PullRequestSnapshot,
+    RepositorySnapshot,
+)
+from prwatch.domain.ordering import CHECK_RUN_STATUSES
+
+GHOST_LOGIN = "ghost"  # what GitHub shows for a deleted account; the API gives `user: null`
+PR_STATES = frozenset({"open", "closed"})
+
+
+class PayloadError(ValueError):
+    """A required field of a GitHub object is missing or has the wrong type."""
+
+
+def parse_timestamp(value: str | None, *, where: str = "timestamp") -> datetime | None:
+    """An ISO 8601 timestamp ("2019-05-15T15:20:33Z") as an aware UTC datetime; None stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{where}: expected an ISO 8601 string, got {_describe(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadError(f"{where}: not an ISO 8601 timestamp: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise PayloadError(f"{where}: timestamp without a time zone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRequestSnapshot:
+    """A PR from a REST list item, a full REST PR or a webhook `pull_request` object."""
+    fields = _Fields(obj, "pull_request")
+    state = fields.string("state")
+    if state not in PR_STATES:
+        raise PayloadError(f"pull_request.state: expected 'open' or 'closed', got {state!r}")
+    merged_at = fields.timestamp("merged_at")
+    # List items have no `merged` key; there `merged_at` is the only sign of a merge.
+    merged = fields.optional_bool("merged")
+    if merged is None:
+        merged = merged_at is not None
+    if merged and state != "closed":
+        raise PayloadError("pull_request: merged but not closed")
+    head = fields.nested("head")
+    base = fields.nested("base")
+    user = fields.optional_nested("user")
+    return PullRequestSnapshot(
+        repository_id=repository_id,
+        number=fields.integer("number"),
+        github_id=fields.integer("id"),
+        node_id=fields.string("node_id"),
+        state=state,
+        draft=bool(fields.optional_bool("draft")),
+        merged=merged,
+        merged_at=merged_at,
+        closed_at=fields.timestamp("closed_at"),
+        title=fields.string("title"),
+        author=GHOST_LOGIN if user is None else user.string("login"),
+        labels=tuple(sorted(label.string("name") for label in fields.nested_list("labels"))),
+        head_sha=head.string("sha"),
+        head_ref=head.string("ref"),
+        base_sha=base.string("sha"),
+        base_ref=base.string("ref"),
+        created_at=fields.required_timestamp("created_at"),
+        updated_at=fields.required_timestamp("updated_at"),
+    )
+
+
+def check_run_from_json(obj: Mapping[str, Any], repository_id: int) -> CheckRunSnapshot:
+    """A check run from the REST API or a webhook `check_run` object."""
+    fields = _Fields(obj, "check_run")
+    app = fields.optional_nested("app")  # null for some integrations
+    suite = fields.optional_nested("check_suite")
+    return CheckRunSnapshot(
+        id=fields.integer("id"),
+        repository_id=repository_id,
+        head_sha=fields.string("head_sha"),
+        name=fields.string("name"),
+        status=_check_status(fields.string("status"), fields.where("status")),
+        conclusion=fields.optional_string("conclusion"),
+        started_at=fields.timestamp("started_at"),
+        completed_at=fields.timestamp("completed_at"),
+        app_slug=None if app is None else app.optional_string("slug"),
+        check_suite_id=None if suite is None else suite.integer("id"),
+    )
+
+
+def check_run_from_graphql(
+    node: Mapping[str, Any], repository_id: int, head_sha: str
+) -> CheckRunSnapshot:
+    """A check run from a GraphQL `CheckRun` node.
+
+    Expects `databaseId name status conclusion startedAt completedAt
+    checkSuite { databaseId app { slug } }`; the node has no head SHA, so the caller passes
+    the commit it asked about. GraphQL enums (IN_PROGRESS, SUCCESS) become REST's lower case.
+    """
+    fields = _Fields(node, "CheckRun")
+    suite = fields.optional_nested("checkSuite")
+    app = None if suite is None else suite.optional_nested("app")
+    conclusion = fields.optional_string("conclusion")
+    return CheckRunSnapshot(
+        id=fields.integer("databaseId"),
+        repository_id=repository_id,
+        head_sha=head_sha,
+        name=fields.string("name"),
+        status=_check_status(fields.string("status").lower(), fields.where("status")),
+        conclusion=None if conclusion is None else conclusion.lower(),
+        started_at=fields.timestamp("startedAt"),
+        completed_at=fields.timestamp("completedAt"),
+        app_slug=None if app is None else app.optional_string("slug"),
+        check_suite_id=None if suite is None else suite.optional_integer("databaseId"),
+    )
+
+
+def repository_from_json(obj: Mapping[str, Any], installation_id: int) -> RepositorySnapshot:
+    """A repository from the REST API, a webhook `repository` or an installation's list."""
+    fields = _Fields(obj, "repository")
+    return RepositorySnapshot(
+        id=fields.integer("id"),
+        installation_id=installation_id,
+        full_name=fields.string("full_name"),
+        private=bool(fields.optional_bool("private")),
+    )
+
+
+def installation_from_json(obj: Mapping[str, Any]) -> InstallationSnapshot:
+    """An installation from `GET /app/installations` or a webhook `installation` object.
+
+    Payloads of events other than `installation` carry only `{id, node_id}`; those are not
+    enough for a snapshot and raise PayloadError.
+    """
+    fields = _Fields(obj, "installation")
+    account = fields.nested("account")
+    account_type = account.optional_string("type") or fields.optional_string("target_type")
+    if account_type is None:
+        raise PayloadError("installation.account.type: missing, and no target_type either")
+    return InstallationSnapshot(
+        id=fields.integer("id"),
+        account_login=account.string("login"),
+        account_type=account_type,
+        suspended=fields.timestamp("suspended_at") is not None,
+    )
+
+
+def _check_status(status: str, where: str) -> str:
+    if status not in CHECK_RUN_STATUSES:
+        known = ", ".join(sorted(CHECK_RUN_STATUSES))
+        raise PayloadError(f"{where}: unknown check run status {status!r} (known: {known})")
+    return status
+
+
+class _Fields:
+    """Typed reads from one JSON object; errors name the field's path."""
+
+    __slots__ = ("_obj", "_path")
+
+    def __init__(self, obj: object, path: str) -> None:
+        if not isinstance(obj, Mapping):
+            raise PayloadError(f"{path}: expected an object, got {_describe(obj)}")
+        self._obj: Mapping[str, Any] = obj
+        self._path = path
+
+    def where(self, key: str) -> str:
+        return f"{self._path}.{key}"
+
+    def _get(self, key: str) -> Any:
+        return self._obj.get(key)
+
+    def _required(self, key: str) -> Any:
+        if key not in self._obj or self._obj[key] is None:
+            raise PayloadError(f"{self.where(key)}: missing")
+        return self._obj[key]
+
+    def string(self, key: str) -> str:
+        value = self._required(key)
+        if not isinstance(value, str):
+            raise PayloadError(f"{self.where(key)}: expected a string, got {_describe(value)}")
+        return value
+
+    def optional_string(self, key: str) -> str | None:
+        value = self._get(key)
+        if value is not None and not isinstance(value, str):
+            raise PayloadError(f"{self.where(key)}: expected a string, got {_describe(value)}")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self._required(key)
+        # bool is an int subclass; `true` where an id belongs is malformed, not 1.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PayloadError(f"{self.where(key)}: expected an integer, got {_describe(value)}")
+        return value
+
+    def optional_integer(self, key: str) -> int | None:
+        return None if self._get(key) is None else self.integer(key)
+
+    def optional_bool(self, key: str) -> bool | None:
+        value = self._get(key)
+        if value is not None and not isinstance(value, bool):
+            raise PayloadError(f"{self.where(key)}: expected true or false, got {_describe(value)}")
+        return value
+
+    def timestamp(self, key: str) -> datetime | None:
+        return parse_timestamp(self._get(key), where=self.where(key))
+
+    def required_timestamp(self, key: str) -> datetime:
+        parsed = parse_timestamp(self._required(key), where=self.where(key))
+        assert parsed is not None  # _required refused None
+        return parsed
+
+    def nested(self, key: str) -> _Fields:
+        return _Fields(self._required(key), self.where(key))
+
+    def optional_nested(self, key: str) -> _Fields | None:
+        value = self._get(key)
+        return None if value is None else _Fields(value, self.where(key))
+
+    def nested_list(self, key: str) -> list[_Fields]:
+        value = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise PayloadError(f"{self.where(key)}: expected a list, got {_describe(value)}")
+        return [_Fields(item, f"{self.where(key)}[{index}]") for index, item in enumerate(value)]
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    text = repr(value)
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    return f"{type(value).__name__} {shown}"

@@ -1,0 +1,176 @@
+"""Rate limits, sans I/O: read the headers, tell a limit answer from a refusal, say how long
+to wait.
+
+https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+
+DEFAULT_RESOURCE = "core"
+# Without retry-after or an exhausted budget, GitHub asks for at least a minute, then longer.
+MIN_SECONDARY_WAIT_SECONDS = 60.0
+# `x-ratelimit-reset` has one-second resolution; waiting to the exact second may be too early.
+RESET_MARGIN_SECONDS = 1.0
+_SECONDARY_MESSAGES = ("secondary rate limit", "abuse detection")  # the latter is the old wording
+
+
+class LimitKind(StrEnum):
+    NOT_LIMITED = "not_limited"  # any other answer, including a 403 for missing permissions
+    PRIMARY = "primary"  # the hour's budget is spent: wait for the reset
+    SECONDARY = "secondary"  # too fast or too concurrent: wait retry-after or back off
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The `x-ratelimit-*` headers of one response."""
+
+    limit: int
+    remaining: int
+    used: int
+    reset: datetime  # when `remaining` goes back to `limit`, aware UTC
+    resource: str  # core, graphql, search, …
+
+
+@dataclass(frozen=True, slots=True)
+class LimitVerdict:
+    """What a response says about rate limiting."""
+
+    kind: LimitKind
+    rate_limit: RateLimit | None = None
+    retry_after_seconds: float | None = None  # `retry-after: 30`
+    retry_at: datetime | None = None  # `retry-after` given as an HTTP date
+
+    @property
+    def is_limited(self) -> bool:
+        return self.kind is not LimitKind.NOT_LIMITED
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
+    """The rate limit a response reports, or None when it carries no rate-limit headers.
+
+    Header names are matched case-insensitively. A header that is present but not a number
+    raises ValueError: it means the answer did not come from GitHub as documented.
+    """
+    lowered = _lowercase(headers)
+    if not {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"} <= lowered.keys():
+        return None
+    limit = _integer(lowered, "x-ratelimit-limit")
+    remaining = _integer(lowered, "x-ratelimit-remaining")
+    used = (
+        _integer(lowered, "x-ratelimit-used")
+        if "x-ratelimit-used" in lowered
+        else max(limit - remaining, 0)
+    )
+    reset = datetime.fromtimestamp(_integer(lowered, "x-ratelimit-reset"), tz=UTC)
+    resource = lowered.get("x-ratelimit-resource", "").strip() or DEFAULT_RESOURCE
+    return RateLimit(limit, remaining, used, reset, resource)
+
+
+def classify_limit_response(status: int, headers: Mapping[str, str], body: bytes) -> LimitVerdict:
+    """Is this answer a rate limit, and which one?
+
+    REST: 403 or 429 with `x-ratelimit-remaining: 0` is the primary limit; 403 or 429 saying
+    "secondary rate limit" or carrying `retry-after` is a secondary limit. GraphQL answers its
+    primary limit with HTTP 200 and an error of type RATE_LIMITED.
+    """
+    lowered = _lowercase(headers)
+    rate_limit = parse_rate_limit(lowered)
+    retry_after_seconds, retry_at = _retry_after(lowered.get("retry-after"))
+    has_retry_after = retry_after_seconds is not None or retry_at is not None
+
+    def verdict(kind: LimitKind) -> LimitVerdict:
+        return LimitVerdict(kind, rate_limit, retry_after_seconds, retry_at)
+
+    if status == 200:
+        return verdict(LimitKind.PRIMARY if _graphql_rate_limited(body) else LimitKind.NOT_LIMITED)
+    if status not in (403, 429):
+        return verdict(LimitKind.NOT_LIMITED)
+    message = body.decode("utf-8", "replace").lower()
+    if any(phrase in message for phrase in _SECONDARY_MESSAGES):
+        return verdict(LimitKind.SECONDARY)
+    if rate_limit is not None and rate_limit.remaining == 0:
+        return verdict(LimitKind.PRIMARY)
+    # 429 is "Too Many Requests" whatever the body says; a bare 403 is a permission refusal.
+    if has_retry_after or status == 429:
+        return verdict(LimitKind.SECONDARY)
+    return verdict(LimitKind.NOT_LIMITED)
+
+
+def backoff_seconds(verdict: LimitVerdict, now: datetime, attempt: int) -> float:
+    """Seconds to wait before trying again, in GitHub's documented order.
+
+    `retry-after` first; else, with the budget spent, until the reset; else at least a minute,
+    doubling with each `attempt` (0 for the first retry). Unbounded: the caller caps it.
+    """
+    if not verdict.is_limited:
+        raise ValueError("not a rate-limit answer: there is nothing to back off from")
+    if attempt < 0:
+        raise ValueError(f"attempt must not be negative, got {attempt}")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if verdict.retry_after_seconds is not None:
+        return verdict.retry_after_seconds
+    if verdict.retry_at is not None:
+        return max(0.0, (verdict.retry_at - now).total_seconds())
+    rate_limit = verdict.rate_limit
+    if rate_limit is not None and rate_limit.remaining == 0:
+        wait = rate_limit.reset - now + timedelta(seconds=RESET_MARGIN_SECONDS)
+        return max(0.0, wait.total_seconds())
+    return float(MIN_SECONDARY_WAIT_SECONDS * 2**attempt)
+
+
+def _lowercase(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _integer(headers: Mapping[str, str], name: str) -> int:
+    text = headers[name].strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"header {name}: expected an integer, got {text!r}") from None
+
+
+def _retry_after(value: str | None) -> tuple[float | None, datetime | None]:
+    """`retry-after` is delay-seconds (what GitHub sends) or an HTTP date (RFC 9110 §10.2.3)."""
+    if value is None or not value.strip():
+        return None, None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if seconds < 0 or not math.isfinite(seconds):
+            raise ValueError(f"header retry-after: not a delay: {text!r}")
+        return seconds, None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"header retry-after: neither seconds nor an HTTP date: {text!r}"
+        ) from None
+    return None, when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _graphql_rate_limited(body: bytes) -> bool:
+    # Cheap test first: a 2 MB page of results must not be parsed twice for nothing.
+    if b"RATE_LIMITED" not in body:
+        return False
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    errors = document.get("errors") if isinstance(document, dict) else None
+    if not isinstance(errors, list):
+        return False
+    return any(isinstance(error, dict) and error.get("type") == "RATE_LIMITED" for error in errors)
