@@ -50,7 +50,13 @@ from prwatch.github.errors import (
     UnexpectedResponse,
 )
 from prwatch.github.limits import BudgetBook, ClientLimits, SlidingWindowLimiter
-from prwatch.github.ratelimit_reading import budget_of, limit_delay, read_rate_limit
+from prwatch.github.ratelimit import LimitKind
+from prwatch.github.ratelimit_reading import (
+    budget_of,
+    graphql_limit_delay,
+    limit_delay,
+    read_rate_limit,
+)
 from prwatch.github.responses import ApiResponse, GraphQLResponse
 from prwatch.github.stats import CONNECTION_ERROR, TIMEOUT, RequestStats
 
@@ -217,9 +223,8 @@ class GitHubClient:
         if any(error.get("type") == "RATE_LIMITED" for error in errors):
             # GraphQL's primary limit answers 200 with an error of type RATE_LIMITED.
             # https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
-            rate = response.rate_limit
-            wait = budget_of(rate).reset_at - self._clock() if rate is not None else 60.0
-            raise RateLimited(wait, "primary", resource="graphql")
+            wait = graphql_limit_delay(response.rate_limit, self._clock())
+            raise RateLimited(wait, LimitKind.PRIMARY, resource="graphql")
         return GraphQLResponse(
             data=body.get("data"),
             errors=errors,
@@ -306,6 +311,8 @@ class GitHubClient:
     ) -> tuple[httpx.Response, _Authorization, str | None]:
         """Send until an answer the caller should see: one re-authorization after a 401, one
         bounded rate-limit wait, one redirect (GET only)."""
+        if params:
+            url = url.copy_merge_params(dict(params))
         redirected_from: str | None = None
         reauthorized = waited = False
         while True:
@@ -320,9 +327,9 @@ class GitHubClient:
                 url,
                 route=route,
                 headers=headers,
-                params=params,
                 json_body=json_body,
                 window=window or (self._routes, route),
+                charge_core_point=budget is not None and budget.resource == "core",
             )
             rate = read_rate_limit(raw.headers)
             if budget is not None and rate is not None:
@@ -338,7 +345,7 @@ class GitHubClient:
                 reauthorized = True
                 continue
             if status in (403, 429):
-                verdict = limit_delay(status, raw.headers, raw.content, self._clock(), 1)
+                verdict = limit_delay(status, raw.headers, raw.content, self._clock(), int(waited))
                 if verdict is not None:
                     kind, delay = verdict
                     if waited or delay > self.limits.max_wait_seconds:
@@ -353,7 +360,6 @@ class GitHubClient:
                     raise UnexpectedResponse(f"{route}: {status} without a Location header")
                 redirected_from = str(url)
                 url = self._resolve(str(url.join(location)), what="redirect Location")
-                params = None  # the Location carries the query string
                 continue
             return raw, auth, redirected_from
 
@@ -370,7 +376,7 @@ class GitHubClient:
             # Known to be exhausted: a request would only earn another 403.
             wait = budget.reset_at - now
             if wait > self.limits.max_wait_seconds:
-                raise RateLimited(wait, "primary", resource=rule.resource)
+                raise RateLimited(wait, LimitKind.PRIMARY, resource=rule.resource)
             await self._sleep(wait)
 
     async def _exchange(
@@ -380,9 +386,9 @@ class GitHubClient:
         *,
         route: str,
         headers: dict[str, str],
-        params: Params,
         json_body: Any,
         window: tuple[SlidingWindowLimiter, str],
+        charge_core_point: bool,
     ) -> httpx.Response:
         """One request with retries for 5xx answers and connection errors."""
         limiter, key = window
@@ -395,7 +401,6 @@ class GitHubClient:
                         raw = await self._http.request(
                             method,
                             url,
-                            params=dict(params) if params else None,
                             json=json_body,
                             headers=headers,
                         )
@@ -406,8 +411,9 @@ class GitHubClient:
                     failure = CONNECTION_ERROR
             if failure is None:
                 self.stats.record_request(route, raw.status_code)
-                # GraphQL points are charged by graphql() from the reported cost.
-                if raw.status_code != 304 and limiter is self._routes:
+                # Installation budgets only: GraphQL points are charged by graphql() from the
+                # reported cost; App-JWT requests draw on the App's own budget.
+                if raw.status_code != 304 and charge_core_point:
                     self.stats.record_points(raw.headers.get("x-ratelimit-resource") or "core", 1)
                 if raw.status_code < 500:
                     return raw

@@ -5,9 +5,7 @@ Messages name installations, routes and statuses, never a token, JWT or key.
 
 from __future__ import annotations
 
-from typing import Literal
-
-LimitKind = Literal["primary", "secondary"]
+from prwatch.github.ratelimit import LimitKind
 
 
 class GitHubError(Exception):
@@ -29,10 +27,10 @@ class RateLimited(RetryableGitHubError):
 
     def __init__(self, retry_after: float, kind: LimitKind, *, resource: str | None = None) -> None:
         self.retry_after = max(0.0, retry_after)
-        self.kind: LimitKind = kind
+        self.kind = kind
         self.resource = resource
         where = f" ({resource})" if resource else ""
-        super().__init__(f"{kind} rate limit{where}: retry after {self.retry_after:.0f}s")
+        super().__init__(f"{kind.value} rate limit{where}: retry after {self.retry_after:.0f}s")
 
 
 class BudgetReserved(RetryableGitHubError):

@@ -1,65 +1,67 @@
-"""How the client reads GitHub's rate-limit answers: headers → budget, 403/429 → wait or not.
+"""The client's reading of rate-limit answers, on top of the sans-I/O ``ratelimit`` module.
 
-https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+Differences from the pure helpers, on purpose: a malformed ``x-ratelimit-*`` header must not
+fail an otherwise good response (it only means no budget is recorded), and times here are the
+client's epoch-seconds clock, which tests own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from prwatch.github.errors import LimitKind
 from prwatch.github.limits import Budget
+from prwatch.github.ratelimit import (
+    MIN_SECONDARY_WAIT_SECONDS,
+    LimitKind,
+    LimitVerdict,
+    RateLimit,
+    backoff_seconds,
+    classify_limit_response,
+    parse_rate_limit,
+)
 
-SECONDARY_MESSAGE = "secondary rate limit"
-SECONDARY_DEFAULT_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    limit: int
-    remaining: int
-    used: int
-    reset: int  # epoch seconds
-    resource: str
+__all__ = ["RateLimit", "budget_of", "graphql_limit_delay", "limit_delay", "read_rate_limit"]
 
 
 def read_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     try:
-        limit = int(headers["x-ratelimit-limit"])
-        remaining = int(headers["x-ratelimit-remaining"])
-        reset = int(headers["x-ratelimit-reset"])
-    except (KeyError, ValueError):
+        return parse_rate_limit(headers)
+    except ValueError:
         return None
-    used_text = headers.get("x-ratelimit-used", "")
-    used = int(used_text) if used_text.isdigit() else max(limit - remaining, 0)
-    return RateLimit(limit, remaining, used, reset, headers.get("x-ratelimit-resource", "core"))
 
 
 def budget_of(rate: RateLimit) -> Budget:
-    return Budget(remaining=rate.remaining, limit=rate.limit, reset_at=float(rate.reset))
+    return Budget(remaining=rate.remaining, limit=rate.limit, reset_at=rate.reset.timestamp())
 
 
 def limit_delay(
-    status: int, headers: Mapping[str, str], body: bytes, now: float, attempt: int
+    status: int, headers: Mapping[str, str], body: bytes, now: float, retry: int
 ) -> tuple[LimitKind, float] | None:
-    """For a 403/429: the kind of limit hit and the seconds to wait, or None if not a limit."""
+    """For a 403/429: the limit hit and the seconds to wait before ``retry`` (0 = first), or
+    None when the answer is not a rate limit (a permission refusal, say)."""
     if status not in (403, 429):
         return None
-    retry_after = headers.get("retry-after", "")
-    secondary = SECONDARY_MESSAGE in body.decode("utf-8", "replace").lower()
-    if retry_after.strip().isdigit():
-        return ("secondary" if secondary or _remaining(headers) != 0 else "primary"), float(
-            retry_after
-        )
-    if _remaining(headers) == 0:
-        rate = read_rate_limit(headers)
-        return "primary", max(0.0, rate.reset - now) if rate is not None else SECONDARY_DEFAULT_WAIT
-    if secondary:
-        return "secondary", SECONDARY_DEFAULT_WAIT * 2 ** max(attempt - 1, 0)
-    return None
+    try:
+        verdict = classify_limit_response(status, headers, body)
+    except ValueError:
+        # An unreadable retry-after: a 429 is still "too many requests"; a 403 we cannot tell.
+        if status != 429:
+            return None
+        return LimitKind.SECONDARY, MIN_SECONDARY_WAIT_SECONDS * 2**retry
+    if not verdict.is_limited:
+        return None
+    return verdict.kind, backoff_seconds(verdict, _utc(now), retry)
 
 
-def _remaining(headers: Mapping[str, str]) -> int | None:
-    text = headers.get("x-ratelimit-remaining", "")
-    return int(text) if text.isdigit() else None
+def graphql_limit_delay(rate: RateLimit | None, now: float) -> float:
+    """Seconds until GraphQL's primary budget, reported exhausted in a 200, comes back."""
+    verdict = LimitVerdict(LimitKind.PRIMARY, rate)
+    if rate is not None and rate.remaining > 0:
+        # RATE_LIMITED with points left: the query alone costs more than remains.
+        return max(0.0, rate.reset.timestamp() - now)
+    return backoff_seconds(verdict, _utc(now), 0)
+
+
+def _utc(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, UTC)

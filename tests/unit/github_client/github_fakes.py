@@ -33,6 +33,7 @@ def private_key_pem() -> str:
     ).decode()
 
 
+@cache
 def public_key() -> Any:
     return serialization.load_pem_private_key(private_key_pem().encode(), None).public_key()
 
