@@ -214,6 +214,7 @@ class Renderer:
             "color": color,
             "default": name in DEFAULT_LABELS,
             "description": description,
+            "archived_by": None,  # newer REST field (label archiving); null unless archived
         }
 
     # ---- pull requests ----------------------------------------------------------------------
@@ -410,7 +411,6 @@ class Renderer:
             suite_ref = self.check_suite(suite, app, prs, for_payload=True)
             del suite_ref["latest_check_runs_count"], suite_ref["check_runs_url"]
             del suite_ref["head_commit"]
-            suite_ref["deployment"] = None
         else:
             suite_ref = {"id": suite.id}
         annotations = 0 if run.conclusion in (None, "success", "skipped") else 1 + run.id % 4
