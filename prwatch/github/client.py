@@ -50,6 +50,7 @@ from prwatch.github.errors import (
     UnexpectedResponse,
 )
 from prwatch.github.limits import BudgetBook, ClientLimits, SlidingWindowLimiter
+from prwatch.github.port import GitHubApi, Params
 from prwatch.github.ratelimit import LimitKind
 from prwatch.github.ratelimit_reading import (
     budget_of,
@@ -66,8 +67,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 GRAPHQL_ROUTE = "POST /graphql"
 GRAPHQL_POINTS_KEY = "graphql-points"
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
-
-Params = Mapping[str, str | int] | None
 
 
 def route_label(method: str, path: str) -> str:
@@ -472,3 +471,7 @@ def _graphql_cost(data: object) -> int:
 def _links(raw: httpx.Response) -> dict[str, str]:
     """The Link header by rel; GitHub's URLs there are absolute."""
     return {rel: link["url"] for rel, link in raw.links.items() if rel and link.get("url")}
+
+
+def _implements_port(client: GitHubClient) -> GitHubApi:
+    return client  # mypy checks that GitHubClient satisfies the port
