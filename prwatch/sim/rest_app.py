@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -192,7 +192,8 @@ def create_manifest_code(sim: Any, manifest: dict[str, Any]) -> str:
 async def manifest_page(request: Request) -> Response:
     """GitHub's `…/settings/apps/new` form target: redirects back with a one-time code."""
     sim = request.app.state.sim
-    form = await request.form()
+    # urlencoded form, parsed by hand: GitHub's page takes a plain HTML form POST
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
     raw = form.get("manifest")
     if not isinstance(raw, str):
         return JSONResponse({"message": "manifest form field is required"}, 422)
