@@ -1,0 +1,331 @@
+"""`POST /graphql`: the simulated GitHub GraphQL API, executed with graphql-core.
+
+In GitHub's order: concurrency limit, installation-token auth (401), body and query parsing,
+validation and variables (errors in a 200, free), the static cost and node limit (errors in a
+200, free), the secondary limit of 2,000 points per minute per installation (403 with
+`retry-after`), the primary `graphql` budget (a 200 with a `RATE_LIMITED` error and no data),
+then execution. Every authenticated answer carries `x-ratelimit-*` headers for the `graphql`
+resource. Statistics count the request under `POST /graphql` by HTTP status, except that a
+primary-limit refusal counts as `rate_limited`; the points spent go to `stats.points["graphql"]`.
+
+The per-minute points window lives in `GraphQLEndpoint` (the shared `SecondaryLimiter` counts
+requests, not points): the simulator keeps one endpoint and calls its `reset()` with the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.collect_fields import collect_fields
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.utilities import get_operation_ast
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from prwatch.sim.auth import TokenStore
+from prwatch.sim.clock import Clock
+from prwatch.sim.config import SimConfig
+from prwatch.sim.graphql_cost import QueryCost, query_cost
+from prwatch.sim.graphql_paging import QueryError
+from prwatch.sim.graphql_schema import GitHubExecutionContext, QueryContext, RateLimitReport, schema
+from prwatch.sim.limits import (
+    MINUTE_S,
+    Budget,
+    RateLimiter,
+    SecondaryLimiter,
+    Stats,
+    installation_subject,
+)
+from prwatch.sim.render import dumps
+from prwatch.sim.world import World
+
+ROUTE = "POST /graphql"
+RESOURCE = "graphql"
+DOCS = "https://docs.github.com/graphql"
+SECONDARY_POINTS_PER_MINUTE = 2_000
+JSON = "application/json; charset=utf-8"
+
+
+class SimulatorLike(Protocol):
+    """What the endpoint needs of the simulator (prwatch/sim/app.py's `Simulator`)."""
+
+    @property
+    def world(self) -> World: ...
+    @property
+    def config(self) -> SimConfig: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def limiter(self) -> RateLimiter: ...
+    @property
+    def secondary(self) -> SecondaryLimiter: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def tokens(self) -> TokenStore: ...
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    outcome: str | None = None  # the statistics outcome when not just the status
+
+
+class PointsPerMinute:
+    """GitHub's secondary GraphQL limit: at most `cap` points per minute per subject."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, int]] = {}  # subject -> (window start, points)
+
+    def spend(self, subject: str, points: int, now: int, cap: int) -> int | None:
+        """Count `points`; the seconds to wait (and nothing counted) when over the cap."""
+        start, spent = self._windows.get(subject, (now, 0))
+        if now - start >= MINUTE_S:
+            start, spent = now, 0
+        if spent + points > cap:
+            return max(1, start + MINUTE_S - now)
+        self._windows[subject] = (start, spent + points)
+        return None
+
+    def reset(self) -> None:
+        self._windows.clear()
+
+
+class GraphQLEndpoint:
+    def __init__(self, sim: SimulatorLike) -> None:
+        self.sim = sim
+        self.points_per_minute = PointsPerMinute()
+
+    def routes(self) -> list[Route]:
+        return [Route("/graphql", self.serve, methods=["POST"])]
+
+    def reset(self) -> None:
+        self.points_per_minute.reset()
+
+    async def serve(self, request: Request) -> Response:
+        sim = self.sim
+        sim.secondary.in_flight += 1
+        try:
+            answer = await self.answer(request)
+        finally:
+            sim.secondary.in_flight -= 1
+        sim.stats.count(ROUTE, answer.outcome or str(answer.status))
+        body = dumps(answer.body).encode()
+        delay_ms = sim.config.latency_ms + sim.config.latency_ms_per_kb * len(body) / 1024
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        return Response(body, answer.status, headers=answer.headers, media_type=JSON)
+
+    async def answer(self, request: Request) -> Answer:
+        sim, config = self.sim, self.sim.config
+        now = sim.clock.now()
+        if config.secondary_limits and sim.secondary.in_flight > config.max_concurrent:
+            return _secondary(60)
+        installation_id = _authenticate(sim, request, now)
+        if isinstance(installation_id, Answer):
+            return installation_id
+        subject = installation_subject(installation_id)
+        sim.limiter.limits.setdefault(RESOURCE, config.graphql_rate_limit)
+        budget = sim.limiter.status(subject, RESOURCE, now)
+        try:
+            payload = json.loads(await request.body())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return Answer(400, _message("Problems parsing JSON"), budget.headers(RESOURCE))
+        prepared = _prepare(payload)
+        if isinstance(prepared, list):
+            return Answer(200, {"errors": prepared}, budget.headers(RESOURCE))
+        if not prepared.dry_run:
+            if config.secondary_limits:
+                wait = self.points_per_minute.spend(
+                    subject, prepared.cost.points, now, SECONDARY_POINTS_PER_MINUTE
+                )
+                if wait is not None:
+                    return _secondary(wait)
+            if not sim.limiter.charge(subject, RESOURCE, prepared.cost.points, now):
+                message = f"API rate limit exceeded for installation ID {installation_id}."
+                errors = [{"type": "RATE_LIMITED", "message": message}]
+                return Answer(200, {"errors": errors}, budget.headers(RESOURCE), "rate_limited")
+            sim.stats.spend(RESOURCE, prepared.cost.points)
+        context = QueryContext(
+            sim.world, installation_id, _report(prepared.cost, budget), prepared.dry_run
+        )
+        result = execute(
+            schema(),
+            prepared.document,
+            context_value=context,
+            variable_values=prepared.variables,
+            operation_name=prepared.operation_name,
+            execution_context_class=GitHubExecutionContext,
+        )
+        assert isinstance(result, ExecutionResult), "resolvers are synchronous"
+        return Answer(200, _result_body(result), budget.headers(RESOURCE))
+
+
+def graphql_routes(sim: SimulatorLike) -> list[Route]:
+    """The `POST /graphql` route for `sim` (keep a `GraphQLEndpoint` to be able to reset it)."""
+    return GraphQLEndpoint(sim).routes()
+
+
+# ---- request handling -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PreparedQuery:
+    document: DocumentNode
+    operation_name: str | None
+    variables: dict[str, Any]
+    cost: QueryCost
+    dry_run: bool
+
+
+def _prepare(payload: object) -> PreparedQuery | list[dict[str, Any]]:
+    """A query ready to charge and run, or the errors that refuse it (free of charge)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return [{"message": "A query attribute must be specified and must be a string."}]
+    variables = payload.get("variables") or {}
+    operation_name = payload.get("operationName")
+    if not isinstance(variables, dict):
+        return [{"message": "Variables are invalid JSON."}]
+    if operation_name is not None and not isinstance(operation_name, str):
+        return [{"message": "An operationName must be a string."}]
+    document = _parsed(payload["query"])
+    if isinstance(document, list):
+        return document
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        problem = (
+            f"Unknown operation named '{operation_name}'."
+            if operation_name
+            else "Must provide operation name if query contains multiple operations."
+        )
+        return [{"message": problem}]
+    if operation.operation != OperationType.QUERY:
+        return [{"message": f"Schema is not configured for {operation.operation.value}s."}]
+    coerced = get_variable_values(schema(), operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        return [github_error(error) for error in coerced]
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    try:
+        cost = query_cost(schema(), operation, fragments, coerced)
+    except QueryError as refusal:
+        return [_refusal(refusal)]
+    return PreparedQuery(
+        document, operation_name, variables, cost, _dry_run(operation, fragments, coerced)
+    )
+
+
+@lru_cache(maxsize=256)
+def _parsed(query: str) -> DocumentNode | list[dict[str, Any]]:
+    """Parsed and validated once per distinct query text (pollers repeat theirs)."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return [github_error(error)]
+    errors = validate(schema(), document)
+    if errors:
+        return [github_error(error) for error in errors]
+    return document
+
+
+def _dry_run(
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+) -> bool:
+    built = schema()
+    root = built.query_type
+    assert root is not None
+    fields = collect_fields(built, fragments, variables, root, operation.selection_set)
+    for nodes in fields.values():
+        if nodes[0].name.value == "rateLimit":
+            arguments = get_argument_values(root.fields["rateLimit"], nodes[0], variables)
+            if arguments.get("dryRun"):
+                return True
+    return False
+
+
+def _report(cost: QueryCost, budget: Budget) -> RateLimitReport:
+    return RateLimitReport(
+        cost=cost.points,
+        node_count=cost.nodes,
+        limit=budget.limit,
+        remaining=budget.remaining,
+        used=budget.used,
+        reset_at=budget.reset,
+    )
+
+
+def _authenticate(sim: SimulatorLike, request: Request, now: int) -> int | Answer:
+    """The installation id of the request's installation token, or the refusal."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not credential.strip():
+        return Answer(401, _message("This endpoint requires you to be authenticated."))
+    token = sim.tokens.lookup(credential.strip(), now)
+    installation = sim.world.installations.get(token.installation_id) if token else None
+    if token is None or installation is None or installation.deleted:
+        return Answer(401, _message("Bad credentials"))
+    if installation.suspended:
+        return Answer(403, _message("This installation has been suspended"))
+    return token.installation_id
+
+
+# ---- response bodies --------------------------------------------------------------------------
+def _message(text: str) -> dict[str, Any]:
+    return {"message": text, "documentation_url": DOCS}
+
+
+def _secondary(wait: int) -> Answer:
+    message = (
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+    )
+    return Answer(403, _message(message), {"retry-after": str(wait)})
+
+
+def _refusal(refusal: QueryError) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": str(refusal)}
+    if refusal.type:
+        error = {"type": refusal.type, **error}
+    return error
+
+
+def github_error(error: GraphQLError) -> dict[str, Any]:
+    """graphql-core's error as GitHub words it: a top-level `type` when there is one."""
+    formatted: dict[str, Any] = dict(error.formatted)
+    extensions = dict(formatted.pop("extensions", None) or {})
+    shaped: dict[str, Any] = {}
+    if "type" in extensions:
+        shaped["type"] = extensions.pop("type")
+    for key in ("path", "locations"):
+        if formatted.get(key) is not None:
+            shaped[key] = formatted[key]
+    shaped["message"] = formatted["message"]
+    if extensions:
+        shaped["extensions"] = extensions
+    return shaped
+
+
+def _result_body(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [github_error(error) for error in result.errors]
+    return body

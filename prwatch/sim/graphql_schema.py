@@ -1,0 +1,504 @@
+"""The subset of GitHub's public GraphQL schema that the simulator serves, and its resolvers.
+
+Names, types and nullability follow https://docs.github.com/graphql/reference; only the fields
+prwatch can use are present. Resolvers read the world through its lookups and never change it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from graphql import (
+    ExecutionContext,
+    GraphQLError,
+    GraphQLInt,
+    GraphQLInterfaceType,
+    GraphQLLeafType,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    StringValueNode,
+    ValueNode,
+    build_schema,
+)
+
+from prwatch.sim.clock import iso
+from prwatch.sim.entities import CheckApp, CheckRun, CheckSuite, PullRequest, Repository, User
+from prwatch.sim.events import NotFoundError
+from prwatch.sim.graphql_paging import Connection, QueryError, SortKey, paginate
+from prwatch.sim.render import latest_runs, node_id
+from prwatch.sim.world import World
+
+SDL = """
+scalar DateTime
+scalar GitObjectID
+
+type Query {
+  repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
+  rateLimit(dryRun: Boolean = false): RateLimit
+}
+
+type RateLimit {
+  cost: Int!
+  limit: Int!
+  nodeCount: Int!
+  remaining: Int!
+  resetAt: DateTime!
+  used: Int!
+}
+
+type Repository {
+  id: ID!
+  databaseId: Int
+  name: String!
+  nameWithOwner: String!
+  object(oid: GitObjectID, expression: String): GitObject
+  pullRequests(
+    states: [PullRequestState!], first: Int, after: String, last: Int, before: String,
+    orderBy: IssueOrder
+  ): PullRequestConnection!
+}
+
+interface GitObject { oid: GitObjectID! }
+
+type Commit implements GitObject {
+  oid: GitObjectID!
+  statusCheckRollup: StatusCheckRollup
+  checkSuites(first: Int, after: String, last: Int, before: String): CheckSuiteConnection
+}
+
+type StatusCheckRollup {
+  state: StatusState!
+  contexts(first: Int, after: String, last: Int, before: String):
+    StatusCheckRollupContextConnection!
+}
+
+union StatusCheckRollupContext = CheckRun | StatusContext
+
+type StatusContext { id: ID! context: String! state: StatusState! }
+
+type CheckRun {
+  id: ID!
+  databaseId: Int
+  name: String!
+  status: CheckStatusState!
+  conclusion: CheckConclusionState
+  startedAt: DateTime
+  completedAt: DateTime
+  checkSuite: CheckSuite!
+}
+
+type CheckSuite {
+  id: ID!
+  databaseId: Int
+  app: App
+  status: CheckStatusState!
+  conclusion: CheckConclusionState
+  checkRuns(first: Int, after: String, last: Int, before: String): CheckRunConnection
+}
+
+type App { id: ID! databaseId: Int slug: String! name: String! }
+
+interface Actor { login: String! }
+type User implements Actor { login: String! }
+type Organization implements Actor { login: String! }
+type Bot implements Actor { login: String! }
+
+type Label { name: String! }
+
+type PullRequest {
+  id: ID!
+  databaseId: Int
+  number: Int!
+  title: String!
+  state: PullRequestState!
+  isDraft: Boolean!
+  merged: Boolean!
+  author: Actor
+  labels(first: Int, after: String, last: Int, before: String): LabelConnection
+  headRefOid: GitObjectID!
+  headRefName: String!
+  baseRefOid: GitObjectID!
+  baseRefName: String!
+  isCrossRepository: Boolean!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  closedAt: DateTime
+  mergedAt: DateTime
+}
+
+type PageInfo {
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+  endCursor: String
+}
+
+type PullRequestConnection {
+  totalCount: Int! pageInfo: PageInfo! nodes: [PullRequest] edges: [PullRequestEdge]
+}
+type PullRequestEdge { cursor: String! node: PullRequest }
+type StatusCheckRollupContextConnection {
+  totalCount: Int! pageInfo: PageInfo! nodes: [StatusCheckRollupContext]
+  edges: [StatusCheckRollupContextEdge]
+}
+type StatusCheckRollupContextEdge { cursor: String! node: StatusCheckRollupContext }
+type CheckSuiteConnection {
+  totalCount: Int! pageInfo: PageInfo! nodes: [CheckSuite] edges: [CheckSuiteEdge]
+}
+type CheckSuiteEdge { cursor: String! node: CheckSuite }
+type CheckRunConnection {
+  totalCount: Int! pageInfo: PageInfo! nodes: [CheckRun] edges: [CheckRunEdge]
+}
+type CheckRunEdge { cursor: String! node: CheckRun }
+type LabelConnection { totalCount: Int! pageInfo: PageInfo! nodes: [Label] edges: [LabelEdge] }
+type LabelEdge { cursor: String! node: Label }
+
+enum CheckStatusState { QUEUED IN_PROGRESS COMPLETED WAITING PENDING REQUESTED }
+enum CheckConclusionState {
+  ACTION_REQUIRED TIMED_OUT CANCELLED FAILURE SUCCESS NEUTRAL SKIPPED STARTUP_FAILURE STALE
+}
+enum StatusState { EXPECTED ERROR FAILURE PENDING SUCCESS }
+enum PullRequestState { OPEN CLOSED MERGED }
+enum IssueOrderField { CREATED_AT UPDATED_AT COMMENTS }
+enum OrderDirection { ASC DESC }
+input IssueOrder { field: IssueOrderField! direction: OrderDirection! }
+"""
+
+# A check conclusion that makes the rollup FAILURE (neutral and skipped count as passing).
+FAILING_CONCLUSIONS = frozenset(
+    {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
+)
+MAX_SAFE_INTEGER = 2**53 - 1  # what a JSON number carries exactly
+_OID = re.compile(r"[0-9a-fA-F]{1,40}")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitReport:
+    """This query's cost and the graphql budget after charging it (the `rateLimit` field)."""
+
+    cost: int
+    node_count: int
+    limit: int
+    remaining: int
+    used: int
+    reset_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueryContext:
+    world: World
+    installation_id: int
+    rate_limit: RateLimitReport
+    dry_run: bool = False  # `rateLimit(dryRun: true)`: report the cost, resolve nothing else
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    repo: Repository  # the repository it was resolved through (a fork PR's base repository)
+    oid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    commit: Commit
+    runs: list[CheckRun]  # latest run per (suite, name), ascending id
+
+
+class GitHubExecutionContext(ExecutionContext):
+    """Serializes `Int` results as GitHub does: database ids beyond 32 bits pass through.
+
+    Check run and suite ids on github.com are already past 2**31 and GitHub returns them in
+    `databaseId: Int`; graphql-core alone would turn each into an error.
+    """
+
+    @staticmethod
+    def complete_leaf_value(return_type: GraphQLLeafType, result: Any) -> Any:
+        if (
+            return_type is GraphQLInt
+            and type(result) is int
+            and -MAX_SAFE_INTEGER <= result <= MAX_SAFE_INTEGER
+        ):
+            return result
+        return ExecutionContext.complete_leaf_value(return_type, result)
+
+
+def _context(info: GraphQLResolveInfo) -> QueryContext:
+    context = info.context
+    assert isinstance(context, QueryContext)
+    return context
+
+
+# ---- Query ------------------------------------------------------------------------------------
+def _repository(
+    _: object, info: GraphQLResolveInfo, owner: str, name: str, followRenames: bool = True
+) -> Repository | None:
+    context = _context(info)
+    if context.dry_run:
+        return None
+    world = context.world
+    repo: Repository | None
+    try:
+        repo = world.repository_by_name(owner, name)
+    except NotFoundError:
+        moved = world.moved_repository_id(owner, name) if followRenames else None
+        repo = world.repositories.get(moved) if moved is not None else None
+    # A repository outside the token's installation is as invisible as one that does not exist.
+    if repo is None or repo.deleted or repo.installation_id != context.installation_id:
+        raise QueryError(
+            f"Could not resolve to a Repository with the name '{owner}/{name}'.", "NOT_FOUND"
+        )
+    return repo
+
+
+def _rate_limit(_: object, info: GraphQLResolveInfo, dryRun: bool = False) -> RateLimitReport:
+    return _context(info).rate_limit
+
+
+# ---- Repository -------------------------------------------------------------------------------
+def _object(
+    repo: Repository,
+    info: GraphQLResolveInfo,
+    oid: str | None = None,
+    expression: str | None = None,
+) -> Commit | None:
+    world = _context(info).world
+    sha = oid.lower() if oid is not None else _expression_oid(repo, expression)
+    # Commits known to the world: every head a PR of this repository ever had (fork heads
+    # included: GitHub resolves them through the base repository) and every commit with checks.
+    if sha is None or (repo.id, sha) not in world.sha_rev:
+        return None
+    return Commit(repo, sha)
+
+
+def _expression_oid(repo: Repository, expression: str | None) -> str | None:
+    """A full oid, or the branch name of an open same-repository PR; other revisions are unknown."""
+    if expression is None:
+        return None
+    if len(expression) == 40 and _OID.fullmatch(expression):
+        return expression.lower()
+    for pr in repo.pulls:
+        if pr.state == "open" and not pr.is_fork and pr.head_ref == expression:
+            return pr.head_sha
+    return None
+
+
+_PR_STATES = {"OPEN": "open", "CLOSED": "closed", "MERGED": "merged"}
+
+
+def pull_request_state(pr: PullRequest) -> str:
+    return "MERGED" if pr.merged else pr.state.upper()
+
+
+def _pull_requests(repo: Repository, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    world = _context(info).world
+    states = set(arguments.get("states") or _PR_STATES)
+    order = arguments.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
+    field, descending = order["field"], order["direction"] == "DESC"
+    key: Callable[[PullRequest], SortKey]
+    if field == "COMMENTS":
+        # The world keeps no comments: every PR ties at zero and the tie breaks by number.
+        prs = list(repo.pulls)
+        key = _number_key
+    else:
+        sort = "created" if field == "CREATED_AT" else "updated"
+        world_state = "open" if states == {"OPEN"} else "all"
+        prs = world.pull_requests_sorted(repo.id, world_state, sort, "asc")
+        key = _created_key if sort == "created" else _updated_key
+    if states != set(_PR_STATES):
+        prs = [pr for pr in prs if pull_request_state(pr) in states]
+    if descending:
+        prs = prs[::-1]
+        ascending_key = key
+        key = lambda pr: tuple(-part for part in ascending_key(pr))  # noqa: E731
+    return paginate(prs, key, "pullRequests", arguments)
+
+
+def _number_key(pr: PullRequest) -> SortKey:
+    return (pr.number,)
+
+
+def _created_key(pr: PullRequest) -> SortKey:
+    return (pr.created_at, pr.number)  # the world's `sort=created` order
+
+
+def _updated_key(pr: PullRequest) -> SortKey:
+    return (pr.updated_at, pr.number)  # the world's `sort=updated` order
+
+
+# ---- commits and checks -----------------------------------------------------------------------
+def _status_check_rollup(commit: Commit, info: GraphQLResolveInfo) -> Rollup | None:
+    world = _context(info).world
+    runs = world.check_runs_for_sha(commit.repo.id, commit.oid)
+    if not runs:
+        return None  # GitHub has no rollup for a commit without checks or statuses
+    return Rollup(commit, sorted(runs, key=lambda run: run.id))
+
+
+def rollup_state(runs: list[CheckRun]) -> str:
+    if any(run.conclusion in FAILING_CONCLUSIONS for run in runs):
+        return "FAILURE"
+    if any(run.status != "completed" for run in runs):
+        return "PENDING"
+    return "SUCCESS"
+
+
+def _contexts(rollup: Rollup, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    return paginate(rollup.runs, _id_key, "contexts", arguments)
+
+
+def _check_suites(commit: Commit, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    suites = _context(info).world.suites_for_sha(commit.repo.id, commit.oid)
+    return paginate(sorted(suites, key=lambda suite: suite.id), _id_key, "checkSuites", arguments)
+
+
+def _check_runs(suite: CheckSuite, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    return paginate(latest_runs(suite.runs), _id_key, "checkRuns", arguments)
+
+
+def _id_key(item: CheckRun | CheckSuite) -> SortKey:
+    return (item.id,)
+
+
+def _labels(pr: PullRequest, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    names = sorted(pr.labels)
+    return paginate(names, lambda name: (names.index(name),), "labels", arguments)
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
+
+
+def _app(suite: CheckSuite, info: GraphQLResolveInfo) -> CheckApp | None:
+    return _context(info).world.check_apps.get(suite.app_id)
+
+
+def _attribute(name: str) -> Callable[..., Any]:
+    return lambda source, info, **_: getattr(source, name)
+
+
+def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
+    connection = {
+        "totalCount": _attribute("total_count"),
+        "pageInfo": _attribute("page_info"),
+        "nodes": _attribute("nodes"),
+        "edges": _attribute("edges"),
+    }
+    return {
+        "Query": {"repository": _repository, "rateLimit": _rate_limit},
+        "RateLimit": {
+            "nodeCount": _attribute("node_count"),
+            "resetAt": lambda report, info: iso(report.reset_at),
+        },
+        "Repository": {
+            "id": lambda repo, info: node_id("Repository", repo.id),
+            "databaseId": _attribute("id"),
+            "nameWithOwner": _attribute("full_name"),
+            "object": _object,
+            "pullRequests": _pull_requests,
+        },
+        "Commit": {"statusCheckRollup": _status_check_rollup, "checkSuites": _check_suites},
+        "StatusCheckRollup": {
+            "state": lambda rollup, info: rollup_state(rollup.runs),
+            "contexts": _contexts,
+        },
+        "CheckRun": {
+            "id": lambda run, info: node_id("CheckRun", run.id),
+            "databaseId": _attribute("id"),
+            "status": lambda run, info: run.status.upper(),
+            "conclusion": lambda run, info: _upper(run.conclusion),
+            "startedAt": lambda run, info: iso(run.started_at),
+            "completedAt": lambda run, info: iso(run.completed_at),
+            "checkSuite": _attribute("suite"),
+        },
+        "CheckSuite": {
+            "id": lambda suite, info: node_id("CheckSuite", suite.id),
+            "databaseId": _attribute("id"),
+            "app": _app,
+            "status": lambda suite, info: suite.status.upper(),
+            "conclusion": lambda suite, info: _upper(suite.conclusion),
+            "checkRuns": _check_runs,
+        },
+        "App": {"id": lambda app, info: node_id("App", app.id), "databaseId": _attribute("id")},
+        "Label": {"name": lambda label, info: label},
+        "PullRequest": {
+            "id": lambda pr, info: node_id("PullRequest", pr.id),
+            "databaseId": _attribute("id"),
+            "state": lambda pr, info: pull_request_state(pr),
+            "isDraft": _attribute("draft"),
+            "author": _attribute("author"),
+            "labels": _labels,
+            "headRefOid": _attribute("head_sha"),
+            "headRefName": _attribute("head_ref"),
+            "baseRefOid": _attribute("base_sha"),
+            "baseRefName": _attribute("base_ref"),
+            "isCrossRepository": _attribute("is_fork"),
+            "createdAt": lambda pr, info: iso(pr.created_at),
+            "updatedAt": lambda pr, info: iso(pr.updated_at),
+            "closedAt": lambda pr, info: iso(pr.closed_at),
+            "mergedAt": lambda pr, info: iso(pr.merged_at),
+        },
+        "PageInfo": {
+            "hasNextPage": _attribute("has_next_page"),
+            "hasPreviousPage": _attribute("has_previous_page"),
+            "startCursor": _attribute("start_cursor"),
+            "endCursor": _attribute("end_cursor"),
+        },
+        **{
+            name: connection
+            for name in (
+                "PullRequestConnection",
+                "StatusCheckRollupContextConnection",
+                "CheckSuiteConnection",
+                "CheckRunConnection",
+                "LabelConnection",
+            )
+        },
+    }
+
+
+def _actor_type(user: User, *_: object) -> str:
+    return {"Organization": "Organization", "Bot": "Bot"}.get(user.type, "User")
+
+
+def _parse_oid(value: object) -> str:
+    if not isinstance(value, str) or not _OID.fullmatch(value):
+        raise GraphQLError(f"{value!r} is not a valid GitObjectID (hexadecimal, up to 40 digits)")
+    return value
+
+
+def _parse_oid_literal(node: ValueNode, _variables: Any = None) -> str:
+    if not isinstance(node, StringValueNode):
+        raise GraphQLError("A GitObjectID must be a string")
+    return _parse_oid(node.value)
+
+
+@cache
+def schema() -> GraphQLSchema:
+    """The executable schema: built on first use, then shared (it holds no state)."""
+    built = build_schema(SDL)
+    for type_name, fields in _resolvers().items():
+        object_type = built.type_map[type_name]
+        assert isinstance(object_type, GraphQLObjectType)
+        for field_name, resolve in fields.items():
+            object_type.fields[field_name].resolve = resolve
+    _set_type_resolver(built, "GitObject", lambda commit, *_: "Commit")
+    _set_type_resolver(built, "StatusCheckRollupContext", lambda context, *_: "CheckRun")
+    _set_type_resolver(built, "Actor", _actor_type)
+    oid = built.type_map["GitObjectID"]
+    assert isinstance(oid, GraphQLScalarType)
+    oid.parse_value = _parse_oid  # type: ignore[method-assign]
+    oid.parse_literal = _parse_oid_literal  # type: ignore[method-assign, assignment]
+    return built
+
+
+def _set_type_resolver(built: GraphQLSchema, name: str, resolve: Callable[..., str]) -> None:
+    abstract = built.type_map[name]
+    assert isinstance(abstract, GraphQLInterfaceType | GraphQLUnionType)
+    abstract.resolve_type = resolve
