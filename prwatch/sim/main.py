@@ -43,6 +43,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
 
 def write_env(path: Path, *, app_id: int, private_key_pem: str, secret: str, api_url: str) -> None:
     """An env file for prwatch; the key goes next to it, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     key_path = path.with_name(path.stem + ".private-key.pem")
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as key_file:
