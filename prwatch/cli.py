@@ -26,11 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"prwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from prwatch.commands import db, serve, sim
+    from prwatch.commands import db, serve, sim, sweep
 
     db.register(commands)
     serve.register(commands)
     sim.register(commands)
+    sweep.register(commands)
     return parser
 
 

@@ -42,6 +42,36 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(
         300, gt=0, description="Seconds between two reconcile sweeps"
     )
+    sweep_max_concurrent_repositories: int = Field(
+        16, ge=1, description="Repositories a sweep works on at once"
+    )
+    sweep_retry_attempts: int = Field(
+        3, ge=1, description="Attempts per repository for transient GitHub or database errors"
+    )
+    sweep_backoff_seconds: float = Field(
+        0.5, ge=0, description="First retry delay of a repository; doubles with each attempt"
+    )
+    sweep_transaction_timeout_seconds: float = Field(
+        30, gt=0, description="Longest a repository's apply transaction may take"
+    )
+    sweep_conditional_requests: bool = Field(
+        True, description="Send stored ETags (If-None-Match); off re-reads everything"
+    )
+    sweep_full_listing_interval_seconds: float = Field(
+        86400, gt=0, description="How often a repository's PRs are listed in full"
+    )
+    github_request_timeout_seconds: float = Field(
+        10, gt=0, description="Timeout of one GitHub request (GitHub itself cuts at 10 s)"
+    )
+    github_max_concurrency: int = Field(
+        50, ge=1, description="GitHub requests in flight at once (GitHub allows 100)"
+    )
+    github_route_limit_per_minute: int = Field(
+        800, ge=1, description="Requests per minute per REST route (GitHub allows 900)"
+    )
+    github_rate_limit_reserve: int = Field(
+        500, ge=0, description="Rate-limit points a sweep leaves for the webhook path"
+    )
     host: str = Field("127.0.0.1", description="Address `prwatch serve` listens on")
     port: int = Field(8000, ge=0, le=65535, description="Port `prwatch serve` listens on")
     log_format: str = Field("auto", description="auto | json | console")

@@ -5,12 +5,17 @@ Built once by ``create_context`` and closed by ``aclose``; nothing of it exists 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from prwatch.config import Settings
+from prwatch.github.auth import AppCredentials
+from prwatch.github.client import GitHubClient
+from prwatch.github.limits import ClientLimits
 from prwatch.store import Store, create_engine
+from prwatch.sync.options import SweepOptions
 
 
 @dataclass(slots=True)
@@ -18,11 +23,52 @@ class ProcessContext:
     settings: Settings
     engine: AsyncEngine
     store: Store
+    _github: GitHubClient | None = field(default=None, repr=False)
+
+    @property
+    def github(self) -> GitHubClient:
+        """The GitHub client, built on first use (commands that never call GitHub need no key)."""
+        if self._github is None:
+            self._github = create_github_client(self.settings)
+        return self._github
 
     async def aclose(self) -> None:
+        if self._github is not None:
+            await self._github.aclose()
         await self.engine.dispose()
 
 
 async def create_context(settings: Settings) -> ProcessContext:
     engine = create_engine(settings.database_url)
     return ProcessContext(settings=settings, engine=engine, store=Store(engine))
+
+
+def create_github_client(settings: Settings, **overrides: object) -> GitHubClient:
+    app_id, key = settings.require_app_credentials()
+    return GitHubClient(
+        AppCredentials(app_id=app_id, private_key_pem=key),
+        base_url=settings.github_api_url,
+        limits=client_limits(settings),
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+def client_limits(settings: Settings) -> ClientLimits:
+    return ClientLimits(
+        request_timeout_seconds=settings.github_request_timeout_seconds,
+        max_concurrency=settings.github_max_concurrency,
+        route_limit=settings.github_route_limit_per_minute,
+        reserve_points=settings.github_rate_limit_reserve,
+        conditional_requests=settings.sweep_conditional_requests,
+    )
+
+
+def sweep_options(settings: Settings) -> SweepOptions:
+    return SweepOptions(
+        max_concurrent_repositories=settings.sweep_max_concurrent_repositories,
+        retry_attempts=settings.sweep_retry_attempts,
+        backoff_factor_seconds=settings.sweep_backoff_seconds,
+        transaction_timeout_seconds=settings.sweep_transaction_timeout_seconds,
+        use_etags=settings.sweep_conditional_requests,
+        full_listing_interval=timedelta(seconds=settings.sweep_full_listing_interval_seconds),
+    )

@@ -1,0 +1,1 @@
+"""The reconcile sweep: discovery → change detection → synchronization, run by the processor."""

@@ -1,0 +1,78 @@
+"""The one apply path. Whatever found a change — the sweep or a webhook delivery — hands its
+observations of one repository here; this loads what is stored, detects the changes (pure),
+and writes rows and log entries in the caller's transaction, behind the store's fences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prwatch.domain.changes import detect_changes
+from prwatch.domain.models import ChangeSet, CheckRunSnapshot, PullRequestSnapshot, Source
+from prwatch.store.store import StoreTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one source saw of one repository."""
+
+    repository_id: int
+    pull_requests: Sequence[PullRequestSnapshot] = ()
+    check_runs: Sequence[CheckRunSnapshot] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    change_set: ChangeSet
+    cursors: tuple[int, ...]
+
+
+async def apply_observation(
+    tx: StoreTransaction,
+    observation: Observation,
+    *,
+    source: Source,
+    installation_id: int | None = None,
+    delivery_id: str | None = None,
+) -> Applied:
+    """Detect and write the changes `observation` brings, inside `tx` (locked per repository)."""
+    repository_id = observation.repository_id
+    foreign = {pr.repository_id for pr in observation.pull_requests} | {
+        run.repository_id for run in observation.check_runs
+    }
+    foreign.discard(repository_id)
+    if foreign:
+        raise ValueError(
+            f"observation of repository {repository_id} holds snapshots of {sorted(foreign)}"
+        )
+    await tx.lock_repository(repository_id)
+    stored_prs = await tx.load_pull_requests(
+        repository_id, [pr.number for pr in observation.pull_requests]
+    )
+    stored_runs = await tx.load_check_runs(
+        repository_id, ids=[run.id for run in observation.check_runs]
+    )
+    change_set = detect_changes(
+        stored_prs=stored_prs,
+        observed_prs=observation.pull_requests,
+        stored_check_runs=stored_runs,
+        observed_check_runs=observation.check_runs,
+        pr_number_by_head_sha=await _pr_numbers_by_head_sha(tx, observation),
+    )
+    if not change_set:
+        return Applied(change_set, ())
+    cursors = await tx.write_change_set(
+        change_set, source=source, delivery_id=delivery_id, installation_id=installation_id
+    )
+    return Applied(change_set, tuple(cursors))
+
+
+async def _pr_numbers_by_head_sha(tx: StoreTransaction, observation: Observation) -> dict[str, int]:
+    """Which PR each observed check run belongs to: by head SHA, so fork PRs resolve too."""
+    if not observation.check_runs:
+        return {}
+    shas = {run.head_sha for run in observation.check_runs}
+    numbers = await tx.pull_request_numbers_by_head_sha(observation.repository_id, shas)
+    # What this observation says wins over what was stored (a push moves the head).
+    numbers.update({pr.head_sha: pr.number for pr in observation.pull_requests})
+    return numbers

@@ -1,0 +1,128 @@
+"""The GraphQL query that verifies many open PRs' check runs at once, and its parser.
+
+Why GraphQL: every open PR's checks must be verified each sweep, because a check run changes
+without touching the PR's `updated_at`. REST needs one request per head commit
+(`GET …/commits/{ref}/check-runs`): 10,000 open PRs are 10,000 requests a sweep, and even as
+free 304s they count toward the secondary limit of 900 requests per minute per route (11
+minutes). One GraphQL query reads the rollup of up to 100 commits through aliased
+`object(oid:)` lookups; `object` is not a connection, so the cost is one `contexts(first: 100)`
+connection per commit: 100 commits cost 1 point.
+https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prwatch.domain.models import CheckRunSnapshot
+from prwatch.github.payloads import check_run_from_graphql
+
+COMMITS_PER_QUERY = 100
+CONTEXTS_PER_COMMIT = 100
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+_CHECK_RUN_FIELDS = (
+    "databaseId name status conclusion startedAt completedAt checkSuite { databaseId app { slug } }"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryCommits:
+    """The head commits of one repository's open PRs whose checks are to be verified."""
+
+    repository_id: int
+    owner: str
+    name: str
+    shas: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class CheckRollups:
+    """What one query found: check runs by (repository id, head sha), and what it could not."""
+
+    runs: dict[tuple[int, str], list[CheckRunSnapshot]] = field(default_factory=dict)
+    # Commits with more than CONTEXTS_PER_COMMIT contexts: read them over REST instead.
+    truncated: set[tuple[int, str]] = field(default_factory=set)
+    missing_repositories: set[int] = field(default_factory=set)
+
+
+def build_check_query(batch: Sequence[RepositoryCommits]) -> str:
+    """One query reading the rollups of every commit in `batch` (≤ COMMITS_PER_QUERY commits)."""
+    total = sum(len(repo.shas) for repo in batch)
+    if total > COMMITS_PER_QUERY:
+        raise ValueError(f"{total} commits in one check query; at most {COMMITS_PER_QUERY}")
+    parts = ["query { rateLimit { cost remaining limit resetAt used }"]
+    for r, repo in enumerate(batch):
+        parts.append(
+            f"r{r}: repository(owner: {json.dumps(repo.owner)}, name: {json.dumps(repo.name)})"
+            " { databaseId"
+        )
+        for c, sha in enumerate(repo.shas):
+            if not _SHA.match(sha):
+                raise ValueError(f"not a commit SHA: {sha!r}")
+            parts.append(
+                f' c{c}: object(oid: "{sha}") {{ ... on Commit {{ oid statusCheckRollup {{'
+                f" contexts(first: {CONTEXTS_PER_COMMIT}) {{ pageInfo {{ hasNextPage }}"
+                f" nodes {{ __typename ... on CheckRun {{ {_CHECK_RUN_FIELDS} }} }} }} }} }} }}"
+            )
+        parts.append(" }")
+    parts.append(" }")
+    return "".join(parts)
+
+
+def parse_check_rollups(
+    batch: Sequence[RepositoryCommits], data: Mapping[str, Any]
+) -> CheckRollups:
+    """Check runs per commit from the query's `data`. A commit without checks maps to []."""
+    found = CheckRollups()
+    for r, repo in enumerate(batch):
+        repository = data.get(f"r{r}")
+        if not isinstance(repository, Mapping):
+            found.missing_repositories.add(repo.repository_id)
+            continue
+        for c, sha in enumerate(repo.shas):
+            key = (repo.repository_id, sha)
+            found.runs[key] = []
+            commit = repository.get(f"c{c}")
+            if not isinstance(commit, Mapping):
+                continue  # unknown to GitHub yet (eventual consistency): nothing to verify
+            rollup = commit.get("statusCheckRollup")
+            if not isinstance(rollup, Mapping):
+                continue  # no checks at all: GitHub answers null
+            contexts = rollup.get("contexts") or {}
+            if (contexts.get("pageInfo") or {}).get("hasNextPage"):
+                found.truncated.add(key)
+            for node in contexts.get("nodes") or ():
+                if isinstance(node, Mapping) and node.get("__typename") == "CheckRun":
+                    found.runs[key].append(
+                        check_run_from_graphql(node, repo.repository_id, head_sha=sha)
+                    )
+    return found
+
+
+def batch_commits(repos: Sequence[RepositoryCommits]) -> list[list[RepositoryCommits]]:
+    """Split repositories' commits into query-sized batches, keeping a repository's together
+    where it fits (so that one repository's failure touches as few queries as possible)."""
+    batches: list[list[RepositoryCommits]] = []
+    current: list[RepositoryCommits] = []
+    size = 0
+    for repo in repos:
+        shas = list(repo.shas)
+        while shas:
+            room = COMMITS_PER_QUERY - size
+            if room == 0:
+                batches.append(current)
+                current, size = [], 0
+                continue
+            taken, shas = shas[:room], shas[room:]
+            current.append(
+                RepositoryCommits(repo.repository_id, repo.owner, repo.name, tuple(taken))
+            )
+            size += len(taken)
+    if current:
+        batches.append(current)
+    return batches

@@ -1,0 +1,296 @@
+"""Sweep one repository: list what changed, verify its open PRs' checks, apply in one
+transaction. A failure rolls back this repository only and is retried with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prwatch.domain.changes import pr_lifecycle
+from prwatch.domain.models import (
+    Change,
+    ChangeKind,
+    ChangeSet,
+    CheckRunSnapshot,
+    PullRequestSnapshot,
+    RemovalReason,
+    Source,
+)
+from prwatch.github.errors import BudgetReserved, RateLimited, RetryableGitHubError
+from prwatch.store.errors import RetryableStoreError
+from prwatch.store.records import RepositoryRecord, SyncState
+from prwatch.store.store import Store, StoreTransaction
+from prwatch.sync.apply import Observation, apply_observation
+from prwatch.sync.check_discovery import CheckApi, discover_check_runs
+from prwatch.sync.check_query import RepositoryCommits
+from prwatch.sync.options import SweepOptions
+from prwatch.sync.pull_listing import (
+    ListingOutcome,
+    PullListing,
+    list_pull_requests,
+    pulls_etag_key,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RepositoryOutcome:
+    repository_id: int
+    full_name: str
+    ok: bool = False
+    listing: str = ""
+    prs_seen: int = 0
+    open_prs_checked: int = 0
+    changes_by_kind: Counter[str] = field(default_factory=Counter)
+    attempts: int = 0
+    error: str | None = None
+
+
+async def sweep_repository(
+    store: Store,
+    api: CheckApi,
+    repository: RepositoryRecord,
+    *,
+    options: SweepOptions,
+    now: datetime,
+) -> RepositoryOutcome:
+    """Bring one repository up to date; never raises for GitHub or database trouble."""
+    outcome = RepositoryOutcome(repository.id, repository.full_name)
+    for attempt in range(1, options.retry_attempts + 1):
+        outcome.attempts = attempt
+        try:
+            await _sweep_once(store, api, repository, options=options, now=now, outcome=outcome)
+            outcome.ok, outcome.error = True, None
+            return outcome
+        except (RateLimited, BudgetReserved) as error:
+            # Waiting here would stall the sweep: leave this repository to the next one.
+            outcome.error = f"{type(error).__name__}: {error}"
+            break
+        except (RetryableGitHubError, RetryableStoreError, TimeoutError) as error:
+            outcome.error = f"{type(error).__name__}: {error}"
+            if attempt < options.retry_attempts:
+                await asyncio.sleep(options.backoff_factor_seconds * 2 ** (attempt - 1))
+        except Exception as error:  # a job boundary: isolate this repository, log with context
+            outcome.error = f"{type(error).__name__}: {error}"
+            log.exception(
+                "repository sweep failed",
+                extra={
+                    "repository_id": repository.id,
+                    "installation_id": repository.installation_id,
+                },
+            )
+            break
+    outcome.changes_by_kind.clear()
+    await _record_failure(store, repository.id, outcome.error or "failed")
+    return outcome
+
+
+async def _sweep_once(
+    store: Store,
+    api: CheckApi,
+    repository: RepositoryRecord,
+    *,
+    options: SweepOptions,
+    now: datetime,
+    outcome: RepositoryOutcome,
+) -> None:
+    async with store.transaction(read_only=True) as tx:
+        state = await tx.get_sync_state(repository.id) or SyncState(repository.id)
+        stored_etag = await tx.get_etag(pulls_etag_key(repository.id))
+        stored_open = await tx.load_open_pull_requests(repository.id)
+    full = (
+        state.last_full_listing_at is None
+        or now - state.last_full_listing_at >= options.full_listing_interval
+    )
+    listing = await list_pull_requests(
+        api,
+        installation_id=repository.installation_id,
+        repository_id=repository.id,
+        full_name=repository.full_name,
+        etag=stored_etag[0] if stored_etag and options.use_etags else None,
+        watermark=state.pulls_watermark,
+        overlap=options.watermark_overlap,
+        full=full,
+    )
+    outcome.listing = listing.outcome.value
+    outcome.prs_seen = len(listing.pull_requests)
+    if listing.outcome is ListingOutcome.GONE:
+        async with asyncio.timeout(options.transaction_timeout_seconds):
+            async with store.transaction() as tx:
+                await _remove_repository(tx, repository, RemovalReason.NOT_FOUND, outcome)
+        return
+
+    full_name = listing.new_full_name or repository.full_name
+    heads = _open_heads(stored_open, listing.pull_requests)
+    outcome.open_prs_checked = len(heads)
+    check_runs: list[CheckRunSnapshot] = []
+    if heads:
+        owner, name = full_name.split("/", 1)
+        found = await discover_check_runs(
+            api,
+            installation_id=repository.installation_id,
+            commits=RepositoryCommits(repository.id, owner, name, tuple(sorted(heads))),
+        )
+        check_runs = [run for runs in found.values() for run in runs]
+
+    async with asyncio.timeout(options.transaction_timeout_seconds):
+        async with store.transaction() as tx:
+            applied = await apply_observation(
+                tx,
+                Observation(repository.id, listing.pull_requests, check_runs),
+                source=Source.SWEEP,
+                installation_id=repository.installation_id,
+            )
+            outcome.changes_by_kind.update(c.kind.value for c in applied.change_set.changes)
+            if listing.new_full_name is not None:  # after the apply: it locked the repository
+                await _rename_repository(tx, repository, listing.new_full_name, outcome)
+            await _remember_progress(tx, state, listing, options=options, now=now)
+
+
+def _open_heads(
+    stored_open: dict[int, PullRequestSnapshot], listed: list[PullRequestSnapshot]
+) -> set[str]:
+    """Head SHAs of the PRs that are open once this listing is applied."""
+    current = dict(stored_open)
+    for pr in listed:
+        previous = current.get(pr.number)
+        if previous is None or pr.updated_at >= previous.updated_at:
+            current[pr.number] = pr
+    return {pr.head_sha for pr in current.values() if pr_lifecycle(pr) == "open"}
+
+
+async def _remember_progress(
+    tx: StoreTransaction,
+    state: SyncState,
+    listing: PullListing,
+    *,
+    options: SweepOptions,
+    now: datetime,
+) -> None:
+    watermark = state.pulls_watermark
+    for pr in listing.pull_requests:
+        if watermark is None or pr.updated_at > watermark:
+            watermark = pr.updated_at
+    await tx.put_sync_state(
+        SyncState(
+            repository_id=state.repository_id,
+            pulls_watermark=watermark,
+            last_full_listing_at=now if listing.complete else state.last_full_listing_at,
+            last_swept_at=now,
+            last_error=None,
+            consecutive_failures=0,
+        )
+    )
+    if options.use_etags and listing.etag and listing.token_fingerprint:
+        await tx.put_etags(
+            [(pulls_etag_key(state.repository_id), listing.etag, listing.token_fingerprint)]
+        )
+
+
+async def _remove_repository(
+    tx: StoreTransaction,
+    repository: RepositoryRecord,
+    reason: RemovalReason,
+    outcome: RepositoryOutcome,
+) -> None:
+    await tx.lock_repository(repository.id)
+    await remove_repository(tx, repository, reason, source=Source.SWEEP)
+    outcome.changes_by_kind[ChangeKind.REPOSITORY_REMOVED.value] += 1
+
+
+async def remove_repository(
+    tx: StoreTransaction,
+    repository: RepositoryRecord,
+    reason: RemovalReason,
+    *,
+    source: Source,
+    delivery_id: str | None = None,
+) -> bool:
+    """Mark a repository removed (its PRs tombstoned) and log it; False if it already was.
+
+    The caller locks the repository first (the store takes every lock before any write).
+    """
+    current = await tx.get_repository(repository.id)
+    if current is None or current.removed:
+        return False
+    tombstoned = await tx.mark_repository_removed(repository.id, reason)
+    change = Change(
+        ChangeKind.REPOSITORY_REMOVED,
+        repository.id,
+        field="reason",
+        new=reason.value,
+        old=None,
+        installation_id=repository.installation_id,
+    )
+    await tx.write_change_set(
+        ChangeSet(changes=(change,)),
+        source=source,
+        delivery_id=delivery_id,
+        installation_id=repository.installation_id,
+    )
+    log.info(
+        "repository removed",
+        extra={"repository_id": repository.id, "reason": reason.value, "prs": tombstoned},
+    )
+    return True
+
+
+async def _rename_repository(
+    tx: StoreTransaction,
+    repository: RepositoryRecord,
+    new_full_name: str,
+    outcome: RepositoryOutcome,
+) -> None:
+    if await rename_repository(tx, repository, new_full_name, source=Source.SWEEP):
+        outcome.changes_by_kind[ChangeKind.REPOSITORY_RENAMED.value] += 1
+
+
+async def rename_repository(
+    tx: StoreTransaction,
+    repository: RepositoryRecord,
+    new_full_name: str,
+    *,
+    source: Source,
+    delivery_id: str | None = None,
+) -> bool:
+    """Give a repository its new name (its id is its identity) and log it."""
+    old = await tx.rename_repository(repository.id, new_full_name)
+    if old is None:
+        return False
+    change = Change(
+        ChangeKind.REPOSITORY_RENAMED,
+        repository.id,
+        field="full_name",
+        old=old,
+        new=new_full_name,
+        installation_id=repository.installation_id,
+    )
+    await tx.write_change_set(
+        ChangeSet(changes=(change,)),
+        source=source,
+        delivery_id=delivery_id,
+        installation_id=repository.installation_id,
+    )
+    return True
+
+
+async def _record_failure(store: Store, repository_id: int, error: str) -> None:
+    try:
+        async with store.transaction() as tx:
+            state = await tx.get_sync_state(repository_id) or SyncState(repository_id)
+            await tx.put_sync_state(
+                SyncState(
+                    repository_id=repository_id,
+                    pulls_watermark=state.pulls_watermark,
+                    last_full_listing_at=state.last_full_listing_at,
+                    last_swept_at=state.last_swept_at,
+                    last_error=error[:500],
+                    consecutive_failures=state.consecutive_failures + 1,
+                )
+            )
+    except RetryableStoreError:
+        log.warning("could not record a repository failure", extra={"repository_id": repository_id})
