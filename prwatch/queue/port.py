@@ -1,0 +1,34 @@
+"""The queue port: what the web app and the scheduler need of a job queue."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+# Job names: the job functions registered under these names in both queue implementations.
+PROCESS_DELIVERY = "process_delivery"  # (guid: str) apply one stored webhook delivery
+SWEEP = "sweep"  # () start a reconcile sweep: enqueue one SWEEP_REPOSITORY job per repository
+SWEEP_REPOSITORY = "sweep_repository"  # (sweep_id: int, repository_id: int)
+SWEEP_INSTALLATION = "sweep_installation"  # (installation_id: int) sweep one now (webhook)
+RECOVER_DELIVERIES = "recover_deliveries"  # () re-enqueue deliveries left unprocessed
+CHECK_DELIVERY_LEDGER = "check_delivery_ledger"  # () redeliver failed GitHub deliveries
+
+
+class QueueUnavailable(Exception):
+    """The queue cannot take a job now (Redis down). What was stored stays stored."""
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self, job: str, *args: str | int, job_id: str, defer_seconds: float = 0.0
+    ) -> bool:
+        """Queue `job(*args)` unless a job with `job_id` is queued or running: True if queued.
+
+        Raises QueueUnavailable when the job could not be queued.
+        """
+        ...
+
+    async def depth(self) -> int:
+        """Jobs waiting to run."""
+        ...
+
+    async def aclose(self) -> None: ...
