@@ -367,7 +367,8 @@ class GitHubClient:
         now = self._clock()
         if budget is None or now >= budget.reset_at:
             return
-        if not rule.spend_reserve and budget.remaining <= self.limits.reserve_points:
+        reserve = self.limits.reserve_points
+        if not rule.spend_reserve and reserve > 0 and budget.remaining <= reserve:
             raise BudgetReserved(
                 rule.installation_id, rule.resource, budget.remaining, budget.reset_at - now
             )

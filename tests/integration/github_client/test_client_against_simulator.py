@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
@@ -15,6 +17,7 @@ from prwatch.github.limits import ClientLimits
 from prwatch.github.pagination import iterate_pages
 from prwatch.sim.app import Simulator, create_simulator
 from prwatch.sim.config import SimConfig
+from prwatch.sim.graphql import graphql_routes
 
 SIM_URL = "http://sim.test"
 PULLS = "GET /repos/{owner}/{repo}/pulls"
@@ -28,6 +31,14 @@ async def no_wait(seconds: float) -> None:
 
 def make_simulator(**config: Any) -> Simulator:
     return create_simulator(SimConfig(repos=2, prs=30, open_ratio=0.5, seed=3, **config))
+
+
+def serve(sim: Simulator) -> httpx.ASGITransport:
+    """The simulator's app, with its GraphQL endpoint mounted if the app does not route it."""
+    app: Any = sim.app
+    if not any(getattr(route, "path", None) == "/graphql" for route in app.routes):
+        app = Starlette(routes=[*graphql_routes(sim), Mount("/", app=sim.app)])
+    return httpx.ASGITransport(app=app)
 
 
 @pytest.fixture
@@ -46,7 +57,7 @@ async def make_client(sim: Simulator) -> AsyncIterator[MakeClient]:
             AppCredentials(sim.config.app_id, sim.private_key_pem),
             base_url=SIM_URL,
             limits=ClientLimits(**limits),
-            transport=httpx.ASGITransport(app=sim.app),
+            transport=serve(sim),
             **({"sleep": sleep} if sleep else {}),
         )
         made.append(client)
@@ -137,7 +148,7 @@ async def test_reserve_then_primary_limit_end_to_end(make_client: MakeClient) ->
         AppCredentials(sim.config.app_id, sim.private_key_pem),
         base_url=SIM_URL,
         limits=ClientLimits(reserve_points=4, max_wait_seconds=5),
-        transport=httpx.ASGITransport(app=sim.app),
+        transport=serve(sim),
     )
     async with client:
         installation_id, repo = await first_repository(client)  # 1 point
@@ -169,3 +180,56 @@ async def test_server_errors_end_in_github_unavailable(
         )
     outcomes = client.stats.snapshot().by_outcome()
     assert sum(outcomes.get(status, 0) for status in ("502", "503")) == 3
+
+
+PULLS_QUERY = """
+query($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    pullRequests(first: 50, states: [OPEN]) { nodes { number } }
+  }
+  rateLimit { cost remaining }
+}
+"""
+
+
+async def test_graphql_query_reports_its_cost_and_budget(
+    sim: Simulator, make_client: MakeClient
+) -> None:
+    client = make_client()
+    installation_id, repo = await first_repository(client)
+    variables = {"owner": repo["owner"]["login"], "name": repo["name"]}
+    response = await client.graphql(
+        PULLS_QUERY, installation_id=installation_id, variables=variables
+    )
+    assert response.errors == ()
+    numbers = {node["number"] for node in response.data["repository"]["pullRequests"]["nodes"]}
+    assert numbers == {pr.number for pr in sim.world.open_pull_requests_by_updated(repo["id"])}
+    assert response.cost >= 1
+    assert client.remaining(installation_id, "graphql") == response.data["rateLimit"]["remaining"]
+    assert client.stats.snapshot().points["graphql"] == response.cost
+
+
+async def test_graphql_budget_exhausted_raises_rate_limited(make_client: MakeClient) -> None:
+    sim = make_simulator(graphql_rate_limit=1)
+
+    def client() -> GitHubClient:
+        return GitHubClient(
+            AppCredentials(sim.config.app_id, sim.private_key_pem),
+            base_url=SIM_URL,
+            limits=ClientLimits(reserve_points=0),
+            transport=serve(sim),
+        )
+
+    async with client() as first, client() as second:
+        installation_id, repo = await first_repository(first)
+        variables = {"owner": repo["owner"]["login"], "name": repo["name"]}
+        await first.graphql(PULLS_QUERY, installation_id=installation_id, variables=variables)
+        # The first client knows the budget is spent and does not ask again.
+        with pytest.raises(RateLimited):
+            await first.graphql(PULLS_QUERY, installation_id=installation_id, variables=variables)
+        assert sim.stats.snapshot()["requests"]["POST /graphql"] == {"200": 1}
+        # The second does not know: GitHub answers 200 with a RATE_LIMITED error.
+        with pytest.raises(RateLimited) as raised:
+            await second.graphql(PULLS_QUERY, installation_id=installation_id, variables=variables)
+    assert raised.value.resource == "graphql" and raised.value.retry_after > 0
+    assert second.remaining(installation_id, "graphql") == 0
