@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 # Job names: the job functions registered under these names in both queue implementations.
 PROCESS_DELIVERY = "process_delivery"  # (guid: str) apply one stored webhook delivery
@@ -32,3 +32,13 @@ class JobQueue(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class JobRunner(Protocol):
+    """A job function: ``await job(context, *args)``; ``context`` is the ProcessContext.
+
+    ``prwatch.queue.jobs.job_functions()`` maps every job name above to its function; the
+    in-process queue calls them directly, the arq worker through thin wrappers.
+    """
+
+    async def __call__(self, context: Any, *args: str | int) -> None: ...
