@@ -24,8 +24,8 @@ What this client guarantees:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,20 +58,17 @@ from prwatch.github.ratelimit_reading import (
     limit_delay,
     read_rate_limit,
 )
-from prwatch.github.responses import ApiResponse, GraphQLResponse
+from prwatch.github.responses import ApiResponse, GraphQLResponse, graphql_cost
 from prwatch.github.stats import CONNECTION_ERROR, TIMEOUT, RequestStats
+from prwatch.github.urls import links_of, resolve_url, route_label
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 GRAPHQL_ROUTE = "POST /graphql"
 GRAPHQL_POINTS_KEY = "graphql-points"
-_NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
-
-
-def route_label(method: str, path: str) -> str:
-    """``POST /app/hook/deliveries/123/attempts`` → ``POST /app/hook/deliveries/{id}/attempts``."""
-    return f"{method} {_NUMERIC_SEGMENT.sub('/{id}', path.split('?', 1)[0])}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +213,7 @@ class GitHubClient:
         if not isinstance(body, dict):
             raise UnexpectedResponse(f"{GRAPHQL_ROUTE} answered a JSON {type(body).__name__}")
         errors = tuple(e for e in body.get("errors") or () if isinstance(e, dict))
-        cost = _graphql_cost(body.get("data"))
+        cost = graphql_cost(body.get("data"))
         self._graphql_points.add(GRAPHQL_POINTS_KEY, cost - 1)  # 1 was reserved up front
         self.stats.record_points("graphql", cost)
         if any(error.get("type") == "RATE_LIMITED" for error in errors):
@@ -340,6 +337,7 @@ class GitHubClient:
                     raise AuthenticationFailed(
                         f"{route}: GitHub rejected a freshly issued credential (401)"
                     )
+                log.info("github credential rejected, renewing", extra={"route": route})
                 auth.reject()
                 reauthorized = True
                 continue
@@ -351,6 +349,10 @@ class GitHubClient:
                         resource = budget.resource if budget is not None else None
                         raise RateLimited(delay, kind, resource=resource)
                     waited = True
+                    log.warning(
+                        "github rate limit wait",
+                        extra={"route": route, "status": status, "kind": kind.value, "wait": delay},
+                    )
                     await self._sleep(delay)
                     continue
             if status in REDIRECT_STATUSES and method == "GET" and redirected_from is None:
@@ -421,27 +423,18 @@ class GitHubClient:
             else:
                 self.stats.record_request(route, failure)
             if attempt < attempts:
-                await self._sleep(self.limits.backoff_delay(attempt, self._jitter()))
+                delay = self.limits.backoff_delay(attempt, self._jitter())
+                log.info(
+                    "github request retry",
+                    extra={"route": route, "outcome": failure, "attempt": attempt, "wait": delay},
+                )
+                await self._sleep(delay)
         raise GitHubUnavailable(f"{route}: {failure} on each of {attempts} attempts")
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _resolve(self, path_or_url: str, *, what: str = "URL") -> httpx.URL:
-        """A path joins the base URL; an absolute URL must lie under it (tokens stay with us)."""
-        if path_or_url.startswith(("http://", "https://")):
-            url = httpx.URL(path_or_url)
-            base = self._base
-            if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or not (
-                url.path + "/"
-            ).startswith(base.path):
-                raise UnexpectedResponse(
-                    f"{what} {url.scheme}://{url.host}{url.path} is not "
-                    f"under the API base URL {base}"
-                )
-            return url
-        if not path_or_url.startswith("/"):
-            raise ValueError(f"a GitHub API path starts with '/', got {path_or_url!r}")
-        return self._base.join(path_or_url.lstrip("/"))
+        return resolve_url(self._base, path_or_url, what=what)
 
     def _response(
         self, raw: httpx.Response, auth: _Authorization, redirected_from: str | None
@@ -453,25 +446,10 @@ class GitHubClient:
             etag=raw.headers.get("etag"),
             rate_limit=read_rate_limit(raw.headers),
             url=str(raw.request.url),
-            links=_links(raw),
+            links=links_of(raw),
             redirected_from=redirected_from,
             token_fingerprint=auth.fingerprint,
         )
-
-
-def _graphql_cost(data: object) -> int:
-    if isinstance(data, dict):
-        rate = data.get("rateLimit")
-        if isinstance(rate, dict):
-            cost = rate.get("cost")
-            if isinstance(cost, int) and not isinstance(cost, bool) and cost >= 1:
-                return cost
-    return 1
-
-
-def _links(raw: httpx.Response) -> dict[str, str]:
-    """The Link header by rel; GitHub's URLs there are absolute."""
-    return {rel: link["url"] for rel, link in raw.links.items() if rel and link.get("url")}
 
 
 def _implements_port(client: GitHubClient) -> GitHubApi:

@@ -60,3 +60,15 @@ class GraphQLResponse:
 
     def error_types(self) -> tuple[str, ...]:
         return tuple(str(error.get("type", "")) for error in self.errors)
+
+
+def graphql_cost(data: object) -> int:
+    """Points a query cost, from its ``rateLimit { cost }`` field; 1 (GitHub's minimum) when
+    the query did not ask."""
+    if isinstance(data, dict):
+        rate = data.get("rateLimit")
+        if isinstance(rate, dict):
+            cost = rate.get("cost")
+            if isinstance(cost, int) and not isinstance(cost, bool) and cost >= 1:
+                return cost
+    return 1

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from github_fakes import BASE_URL, FakeClock, FakeGitHub, json_response
 
-from prwatch.github.client import route_label
 from prwatch.github.errors import GitHubUnavailable, UnexpectedResponse
+from prwatch.github.urls import route_label
 
 PULLS = "/repos/octo/app/pulls"
 ROUTE = "GET /repos/{owner}/{repo}/pulls"
