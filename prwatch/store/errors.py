@@ -1,7 +1,7 @@
 """What can go wrong in the store, as one small hierarchy.
 
-``DatabaseUnavailable`` is the retryable one (the database could not be reached or went away);
-every other ``StoreError`` is a permanent problem with the input or the database's content.
+``RetryableStoreError`` (the database is unreachable, or a transaction lost a race) is worth
+retrying later; every other ``StoreError`` is a permanent problem with the input or the data.
 """
 
 from __future__ import annotations
@@ -13,8 +13,17 @@ class StoreError(Exception):
     """Base of every error the store raises on purpose."""
 
 
-class DatabaseUnavailable(StoreError):
-    """The database cannot be reached (or the connection broke). Retrying later may work."""
+class RetryableStoreError(StoreError):
+    """Nothing was written, and the same transaction may well succeed if tried again later."""
+
+
+class DatabaseUnavailable(RetryableStoreError):
+    """The database cannot be reached (or the connection broke)."""
+
+
+class TransactionConflict(RetryableStoreError):
+    """A concurrent transaction won: a deadlock, a serialization failure or a SQLite lock wait
+    longer than the busy timeout."""
 
 
 class InvalidDatabaseUrl(StoreError, ValueError):
@@ -46,6 +55,12 @@ class RepositoryRemoved(StoreError):
             f"repository id(s) {_ids(self.repository_ids)} are marked removed: "
             "restore them with upsert_repositories before writing their pull requests"
         )
+
+
+class UnknownRepositoryName(StoreError, LookupError):
+    def __init__(self, full_name: str) -> None:
+        self.full_name = full_name
+        super().__init__(f"unknown repository {full_name!r}")
 
 
 class UnknownDelivery(StoreError, LookupError):

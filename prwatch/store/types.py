@@ -34,10 +34,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise InvalidStoreInput(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidStoreInput(f"naive datetime {value.isoformat()}: give it a timezone")
-        value = value.astimezone(UTC)
+        utc: datetime = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+            return utc.replace(tzinfo=None)
+        return utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -1,0 +1,154 @@
+"""Webhook deliveries: recorded before they are acknowledged, processed by jobs, kept for replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from prwatch.store.base import TransactionBase
+from prwatch.store.errors import InvalidStoreInput, UnknownDelivery
+from prwatch.store.records import DeliveryStatus, StoredDelivery
+from prwatch.store.rows import delivery_from_row
+from prwatch.store.schema import webhook_deliveries
+
+deliveries = webhook_deliveries
+
+# A delivery claimed this long ago whose job never finished (the worker died) may be claimed again.
+DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
+_CLAIMABLE = (DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)
+_FINISHED = {DeliveryStatus.DONE, DeliveryStatus.FAILED, DeliveryStatus.IGNORED}
+
+
+class DeliveryOperations(TransactionBase):
+    async def record_delivery(
+        self,
+        guid: str,
+        event: str,
+        action: str | None,
+        installation_id: int | None,
+        repository_id: int | None,
+        payload: bytes,
+    ) -> bool:
+        """Keep a delivery as pending. False when this GUID was recorded before (GitHub sends
+        the same X-GitHub-Delivery again on redelivery)."""
+        if not guid or len(guid) > 64:
+            raise InvalidStoreInput(f"delivery GUID must be 1 to 64 characters, got {guid!r}")
+        if not event:
+            raise InvalidStoreInput(f"delivery {guid}: empty event name")
+        if not isinstance(payload, bytes):
+            raise InvalidStoreInput(f"delivery {guid}: payload must be the raw body as bytes")
+        statement = (
+            self._insert(deliveries)
+            .values(
+                guid=guid,
+                event=event,
+                action=action,
+                installation_id=installation_id,
+                repository_id=repository_id,
+                received_at=self._clock(),
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+                payload=payload,
+            )
+            .on_conflict_do_nothing(index_elements=["guid"])
+            .returning(deliveries.c.guid)
+        )
+        result = await self._connection.execute(statement)
+        return result.first() is not None
+
+    async def claim_delivery(
+        self, guid: str, *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
+    ) -> StoredDelivery | None:
+        """Mark a pending or failed delivery (or one whose claim timed out) as processing and
+        count the attempt. None when it is not claimable (done, ignored, or being processed);
+        ``UnknownDelivery`` when it was never recorded."""
+        now = self._clock()
+        result = await self._connection.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.guid == guid,
+                or_(
+                    deliveries.c.status.in_(_CLAIMABLE),
+                    and_(
+                        deliveries.c.status == DeliveryStatus.PROCESSING.value,
+                        deliveries.c.claimed_at < now - claim_timeout,
+                    ),
+                ),
+            )
+            .values(
+                status=DeliveryStatus.PROCESSING.value,
+                attempts=deliveries.c.attempts + 1,
+                claimed_at=now,
+            )
+            .returning(*deliveries.c)
+        )
+        row = result.first()
+        if row is not None:
+            return delivery_from_row(row)
+        if await self._delivery_status(guid) is None:
+            raise UnknownDelivery(guid)
+        return None
+
+    async def mark_delivery(
+        self, guid: str, status: DeliveryStatus, error: str | None = None
+    ) -> None:
+        """Set a delivery's status. ``error`` (kept until another error replaces it) says why it
+        failed; a finished status (done, failed, ignored) stamps processed_at."""
+        status = DeliveryStatus(status)
+        values: dict[str, object] = {
+            "status": status.value,
+            "processed_at": self._clock() if status in _FINISHED else None,
+        }
+        if status is DeliveryStatus.PENDING:
+            values["claimed_at"] = None
+        if error is not None:
+            values["last_error"] = error
+        result = await self._connection.execute(
+            update(deliveries).where(deliveries.c.guid == guid).values(values)
+        )
+        if result.rowcount == 0:
+            raise UnknownDelivery(guid)
+
+    async def get_delivery(self, guid: str) -> StoredDelivery | None:
+        result = await self._connection.execute(select(deliveries).where(deliveries.c.guid == guid))
+        row = result.first()
+        return None if row is None else delivery_from_row(row)
+
+    async def pending_deliveries(
+        self,
+        older_than: datetime,
+        limit: int = 50,
+        *,
+        statuses: Iterable[DeliveryStatus] = (DeliveryStatus.PENDING,),
+    ) -> list[StoredDelivery]:
+        """Deliveries in ``statuses`` received before ``older_than``, oldest first: the ones
+        whose job got lost, to enqueue again."""
+        if limit <= 0:
+            raise InvalidStoreInput(f"limit must be positive, got {limit}")
+        wanted = sorted({DeliveryStatus(s).value for s in statuses})
+        result = await self._connection.execute(
+            select(deliveries)
+            .where(deliveries.c.status.in_(wanted), deliveries.c.received_at < older_than)
+            .order_by(deliveries.c.received_at, deliveries.c.guid)
+            .limit(limit)
+        )
+        return [delivery_from_row(row) for row in result]
+
+    async def delivery_counts(self) -> dict[DeliveryStatus, int]:
+        """How many deliveries are in each status (every status present, zeros included)."""
+        result = await self._connection.execute(
+            select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        )
+        counts = dict.fromkeys(DeliveryStatus, 0)
+        for status, count in result.tuples():
+            counts[DeliveryStatus(status)] = int(count)
+        return counts
+
+    async def _delivery_status(self, guid: str) -> str | None:
+        result = await self._connection.execute(
+            select(deliveries.c.status).where(deliveries.c.guid == guid)
+        )
+        status: str | None = result.scalar_one_or_none()
+        return status

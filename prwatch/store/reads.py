@@ -1,0 +1,116 @@
+"""The read side: what the read API and the status page show, and the change log feed."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot
+from prwatch.store.base import TransactionBase, select_repository_by_name
+from prwatch.store.errors import InvalidStoreInput, UnknownRepositoryName
+from prwatch.store.records import StoredChange
+from prwatch.store.rows import change_from_row, check_run_from_row, pull_request_from_row
+from prwatch.store.schema import changes, check_runs, pull_requests, repositories
+
+PR_STATE_FILTERS = ("open", "closed", "all")
+MAX_CHANGES_PAGE = 10_000
+
+
+class ReadOperations(TransactionBase):
+    async def list_pull_requests(
+        self, full_name: str, state: str = "open"
+    ) -> list[PullRequestSnapshot]:
+        """Pull requests of OWNER/NAME in ``state`` (open, closed or all), by number.
+
+        Raises ``UnknownRepositoryName`` for a name never seen; a removed repository has none.
+        """
+        if state not in PR_STATE_FILTERS:
+            raise InvalidStoreInput(f"state must be one of {', '.join(PR_STATE_FILTERS)}")
+        repository_id = await self._repository_id_by_name(full_name)
+        if repository_id is None:
+            raise UnknownRepositoryName(full_name)
+        statement = (
+            select(pull_requests)
+            .where(
+                pull_requests.c.repository_id == repository_id,
+                pull_requests.c.removed_at.is_(None),
+            )
+            .order_by(pull_requests.c.number)
+        )
+        if state != "all":
+            statement = statement.where(pull_requests.c.state == state)
+        result = await self._connection.execute(statement)
+        return [pull_request_from_row(row) for row in result]
+
+    async def get_pull_request(
+        self, full_name: str, number: int
+    ) -> tuple[PullRequestSnapshot, list[CheckRunSnapshot]] | None:
+        """A pull request with the check runs of its current head commit (by name, then id),
+        or None when the repository or the pull request is not known (or is tombstoned)."""
+        repository_id = await self._repository_id_by_name(full_name)
+        if repository_id is None:
+            return None
+        result = await self._connection.execute(
+            select(pull_requests).where(
+                pull_requests.c.repository_id == repository_id,
+                pull_requests.c.number == number,
+                pull_requests.c.removed_at.is_(None),
+            )
+        )
+        row = result.first()
+        if row is None:
+            return None
+        pull_request = pull_request_from_row(row)
+        runs = await self._connection.execute(
+            select(check_runs)
+            .where(
+                check_runs.c.repository_id == repository_id,
+                check_runs.c.head_sha == pull_request.head_sha,
+            )
+            .order_by(check_runs.c.name, check_runs.c.id)
+        )
+        return pull_request, [check_run_from_row(run) for run in runs]
+
+    async def pull_request_counts(self) -> dict[str, int]:
+        """How many (not tombstoned) pull requests are stored in each state."""
+        result = await self._connection.execute(
+            select(pull_requests.c.state, func.count())
+            .where(pull_requests.c.removed_at.is_(None))
+            .group_by(pull_requests.c.state)
+        )
+        return {state: int(count) for state, count in result.tuples()}
+
+    async def changes_after(
+        self,
+        cursor: int,
+        limit: int = 100,
+        *,
+        repository_id: int | None = None,
+        pr_number: int | None = None,
+    ) -> list[StoredChange]:
+        """Change log entries with a cursor above ``cursor``, oldest first; page on with the last
+        entry's cursor. Optionally only one repository's (and one pull request's)."""
+        if cursor < 0:
+            raise InvalidStoreInput(f"cursor cannot be negative, got {cursor}")
+        if not 0 < limit <= MAX_CHANGES_PAGE:
+            raise InvalidStoreInput(f"limit must be 1 to {MAX_CHANGES_PAGE}, got {limit}")
+        if pr_number is not None and repository_id is None:
+            raise InvalidStoreInput("pr_number needs repository_id")
+        statement = select(changes).where(changes.c.id > cursor).order_by(changes.c.id).limit(limit)
+        if repository_id is not None:
+            statement = statement.where(changes.c.repository_id == repository_id)
+        if pr_number is not None:
+            statement = statement.where(changes.c.pr_number == pr_number)
+        result = await self._connection.execute(statement)
+        return [change_from_row(row) for row in result]
+
+    async def last_change_cursor(self) -> int:
+        """The newest change's cursor; 0 when the log is empty."""
+        result = await self._connection.execute(select(func.max(changes.c.id)))
+        return int(result.scalar_one_or_none() or 0)
+
+    async def _repository_id_by_name(self, full_name: str) -> int | None:
+        result = await self._connection.execute(
+            select_repository_by_name(full_name, repositories.c.id)
+        )
+        repository_id: int | None = result.scalar_one_or_none()
+        return repository_id
