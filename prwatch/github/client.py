@@ -101,6 +101,10 @@ class GitHubClient:
         jitter: Callable[[], float] = random.random,
         user_agent: str = "prwatch",
     ) -> None:
+        """``clock`` is wall time (token expiry, rate-limit resets); ``monotonic`` times the
+        sliding windows; ``sleep`` waits out backoffs and rate limits; ``jitter`` returns a
+        number in [0, 1). Tests pass fakes; ``transport`` points the client at a fake or the
+        simulator."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.limits = limits or ClientLimits()
@@ -115,13 +119,19 @@ class GitHubClient:
             refresh_margin_seconds=self.limits.token_refresh_margin_seconds,
             clock=clock,
         )
+        # A no-op ``sleep`` (tests skipping backoffs) against the real monotonic clock would make
+        # a limiter spin: limiters use the injected sleep only with an injected clock.
+        window_sleep = sleep if monotonic is not time.monotonic else asyncio.sleep
         self._budgets = BudgetBook()
         self._in_flight = asyncio.Semaphore(self.limits.max_concurrency)
         self._routes = SlidingWindowLimiter(
-            self.limits.route_limit, self.limits.route_window_seconds, clock=monotonic, sleep=sleep
+            self.limits.route_limit,
+            self.limits.route_window_seconds,
+            clock=monotonic,
+            sleep=window_sleep,
         )
         self._graphql_points = SlidingWindowLimiter(
-            self.limits.graphql_points_per_minute, 60.0, clock=monotonic, sleep=sleep
+            self.limits.graphql_points_per_minute, 60.0, clock=monotonic, sleep=window_sleep
         )
         pool = self.limits.max_concurrency
         self._http = httpx.AsyncClient(

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
-from github_fakes import BASE_URL, FakeClock, FakeGitHub, json_response
+from github_fakes import (
+    APP_ID,
+    BASE_URL,
+    FakeClock,
+    FakeGitHub,
+    json_response,
+    private_key_pem,
+)
 
+from prwatch.github.auth import AppCredentials
+from prwatch.github.client import GitHubClient
 from prwatch.github.errors import GitHubUnavailable, UnexpectedResponse
+from prwatch.github.limits import ClientLimits
 from prwatch.github.urls import route_label
 
 PULLS = "/repos/octo/app/pulls"
@@ -236,3 +247,40 @@ async def test_no_token_reaches_a_repr_or_message(github: FakeGitHub) -> None:
 )
 def test_route_label(method: str, path: str, label: str) -> None:
     assert route_label(method, path) == label
+
+
+async def test_a_no_op_sleep_does_not_make_the_route_limiter_spin(clock: FakeClock) -> None:
+    github = FakeGitHub(clock)
+    github.routes[f"GET {PULLS}"] = lambda request: json_response(200, [])
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    client = GitHubClient(
+        AppCredentials(APP_ID, private_key_pem()),
+        base_url=BASE_URL,
+        limits=ClientLimits(route_limit=2, route_window_seconds=0.05),
+        transport=github.transport(),
+        clock=clock,
+        sleep=no_wait,  # real monotonic clock: the limiter must really wait
+    )
+    ticks = 0
+    done = False
+
+    async def requests() -> None:
+        nonlocal done
+        for _ in range(4):
+            await client.get(PULLS, installation_id=7, route=ROUTE)
+        done = True
+
+    async def ticker() -> None:  # starves if the limiter busy-waits on the event loop
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async with client:
+        started = time.monotonic()
+        await asyncio.gather(requests(), ticker())
+    assert time.monotonic() - started >= 0.05
+    assert ticks >= 4
