@@ -17,6 +17,7 @@ from prwatch.sim.auth import TokenStore, generate_private_key_pem, public_key_pe
 from prwatch.sim.clock import Clock, SystemClock
 from prwatch.sim.config import SimConfig
 from prwatch.sim.gateway import endpoint
+from prwatch.sim.graphql import graphql_routes
 from prwatch.sim.limits import RateLimiter, SecondaryLimiter, Stats
 from prwatch.sim.rest_app import APP_ROUTES, manifest_page, rate_limit
 from prwatch.sim.rest_repos import REPO_ROUTES
@@ -102,6 +103,7 @@ class Simulator:
             Route("/organizations/{org}/settings/apps/new", manifest_page, methods=["POST"])
         )
         routes.extend(ADMIN_ROUTES)
+        routes.extend(graphql_routes(self))
 
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
