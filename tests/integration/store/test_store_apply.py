@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from store_factories import (
@@ -21,7 +21,6 @@ from prwatch.domain.models import (
     Change,
     ChangeKind,
     ChangeSet,
-    PullRequestSnapshot,
     RemovalReason,
     Source,
 )
@@ -42,7 +41,7 @@ async def write(store: Store, change_set: ChangeSet, source: Source = Source.SWE
 
 async def test_pull_request_round_trip_keeps_every_field_and_utc(store: Store) -> None:
     await seed_repository(store)
-    plus_two = T0.astimezone(__import__("datetime").timezone(timedelta(hours=2)))
+    plus_two = T0.astimezone(timezone(timedelta(hours=2)))
     pr = make_pr(
         state="closed",
         merged=True,
@@ -68,10 +67,23 @@ async def test_pull_request_round_trip_keeps_every_field_and_utc(store: Store) -
 async def test_check_run_round_trip_and_lookups(store: Store) -> None:
     await seed_repository(store)
     runs = (
-        make_run(id=1, head_sha=SHA_A, status="completed", conclusion="success",
-                 started_at=at(1), completed_at=at(2)),
-        make_run(id=2, head_sha=SHA_A, name="test", status="in_progress", started_at=at(1),
-                 app_slug=None, check_suite_id=None),
+        make_run(
+            id=1,
+            head_sha=SHA_A,
+            status="completed",
+            conclusion="success",
+            started_at=at(1),
+            completed_at=at(2),
+        ),
+        make_run(
+            id=2,
+            head_sha=SHA_A,
+            name="test",
+            status="in_progress",
+            started_at=at(1),
+            app_slug=None,
+            check_suite_id=None,
+        ),
         make_run(id=3, head_sha=SHA_B, name="test"),
     )
     await write(store, ChangeSet(check_runs=runs))
@@ -145,7 +157,7 @@ async def test_pull_request_fence_compares_instants_not_offsets(store: Store) ->
     await seed_repository(store)
     await write(store, ChangeSet(pull_requests=(make_pr(title="stored", updated_at=at(100)),)))
     # 1 s later in absolute time, but its local wall clock reads earlier.
-    minus_five = __import__("datetime").timezone(timedelta(hours=-5))
+    minus_five = timezone(timedelta(hours=-5))
     later = make_pr(title="later", updated_at=at(101).astimezone(minus_five))
     await write(store, ChangeSet(pull_requests=(later,)))
     async with store.transaction() as tx:
@@ -182,8 +194,9 @@ async def test_check_run_never_goes_from_completed_back_to_in_progress(store: St
     await write(store, ChangeSet(check_runs=(make_run(status="in_progress"),)))
     await write(
         store,
-        ChangeSet(check_runs=(make_run(status="completed", conclusion="failure",
-                                       completed_at=at(49)),)),
+        ChangeSet(
+            check_runs=(make_run(status="completed", conclusion="failure", completed_at=at(49)),)
+        ),
     )
     async with store.transaction() as tx:
         assert (await tx.load_check_runs(REPOSITORY_ID))[900] == done
@@ -207,8 +220,11 @@ async def test_change_without_installation_takes_its_repositorys(store: Store) -
     await seed_repository(store)
     changes = (
         Change(kind=ChangeKind.PR_OPENED, repository_id=REPOSITORY_ID, pr_number=7),
-        Change(kind=ChangeKind.INSTALLATION_SUSPENDED, repository_id=None,
-               installation_id=INSTALLATION_ID),
+        Change(
+            kind=ChangeKind.INSTALLATION_SUSPENDED,
+            repository_id=None,
+            installation_id=INSTALLATION_ID,
+        ),
     )
     async with store.transaction() as tx:
         await tx.write_change_set(
@@ -224,55 +240,70 @@ async def test_empty_change_set_writes_nothing(store: Store) -> None:
     assert await write(store, ChangeSet()) == []
 
 
-@pytest.mark.parametrize(
-    ("change_set", "error"),
-    [
-        (ChangeSet(pull_requests=(make_pr(repository_id=999),)), UnknownRepository),
-        (ChangeSet(check_runs=(make_run(repository_id=999),)), UnknownRepository),
-        (
-            ChangeSet(changes=(Change(kind=ChangeKind.PR_OPENED, repository_id=999),)),
-            UnknownRepository,
+BAD_CHANGE_SETS: list[tuple[str, ChangeSet, type[Exception]]] = [
+    (
+        "PR of an unknown repository",
+        ChangeSet(pull_requests=(make_pr(repository_id=999),)),
+        UnknownRepository,
+    ),
+    (
+        "check run of an unknown repository",
+        ChangeSet(check_runs=(make_run(repository_id=999),)),
+        UnknownRepository,
+    ),
+    (
+        "change of an unknown repository",
+        ChangeSet(changes=(Change(kind=ChangeKind.PR_OPENED, repository_id=999),)),
+        UnknownRepository,
+    ),
+    (
+        "change of an unknown installation",
+        ChangeSet(
+            changes=(
+                Change(kind=ChangeKind.INSTALLATION_ADDED, repository_id=None, installation_id=5),
+            )
         ),
-        (
-            ChangeSet(
-                changes=(
-                    Change(kind=ChangeKind.INSTALLATION_ADDED, repository_id=None,
-                           installation_id=5),
-                )
-            ),
-            UnknownInstallation,
-        ),
-        (ChangeSet(pull_requests=(make_pr(), make_pr(title="again"))), InvalidStoreInput),
-        (ChangeSet(check_runs=(make_run(), make_run())), InvalidStoreInput),
-        (ChangeSet(pull_requests=(make_pr(state="merged"),)), InvalidStoreInput),
-        (ChangeSet(check_runs=(make_run(status="done"),)), InvalidStoreInput),
-        (
-            ChangeSet(pull_requests=(make_pr(updated_at=T0.replace(tzinfo=None)),)),
-            InvalidStoreInput,
-        ),
-        (
-            ChangeSet(
-                changes=(
-                    Change(kind=ChangeKind.PR_TITLE_CHANGED, repository_id=REPOSITORY_ID,
-                           new=object()),  # type: ignore[arg-type]
-                )
-            ),
-            InvalidStoreInput,
-        ),
-    ],
-)
-async def test_bad_input_is_a_clear_error_and_writes_nothing(
-    store: Store, change_set: ChangeSet, error: type[Exception]
-) -> None:
+        UnknownInstallation,
+    ),
+    (
+        "the same PR twice",
+        ChangeSet(pull_requests=(make_pr(), make_pr(title="again"))),
+        InvalidStoreInput,
+    ),
+    ("the same check run twice", ChangeSet(check_runs=(make_run(), make_run())), InvalidStoreInput),
+    ("unknown PR state", ChangeSet(pull_requests=(make_pr(state="merged"),)), InvalidStoreInput),
+    ("unknown check status", ChangeSet(check_runs=(make_run(status="done"),)), InvalidStoreInput),
+    (
+        "naive datetime",
+        ChangeSet(pull_requests=(make_pr(updated_at=T0.replace(tzinfo=None)),)),
+        InvalidStoreInput,
+    ),
+    (
+        "value that is not JSON",
+        ChangeSet(
+            changes=(
+                Change(kind=ChangeKind.PR_TITLE_CHANGED, repository_id=REPOSITORY_ID, new=object()),
+            )
+        ),  # type: ignore[arg-type]
+        InvalidStoreInput,
+    ),
+]
+
+
+async def test_bad_input_is_a_clear_error_and_writes_nothing(store: Store) -> None:
     await seed_repository(store)
-    good = make_pr(number=1)
-    with pytest.raises(error):
+    good = ChangeSet(
+        pull_requests=(make_pr(number=1),),
+        changes=(Change(kind=ChangeKind.PR_OPENED, repository_id=REPOSITORY_ID, pr_number=1),),
+    )
+    for description, change_set, error in BAD_CHANGE_SETS:
+        with pytest.raises(error):
+            async with store.transaction() as tx:
+                await tx.write_change_set(good, source=Source.SWEEP)
+                await tx.write_change_set(change_set, source=Source.SWEEP)
         async with store.transaction() as tx:
-            await tx.write_change_set(ChangeSet(pull_requests=(good,)), source=Source.SWEEP)
-            await tx.write_change_set(change_set, source=Source.SWEEP)
-    async with store.transaction() as tx:
-        assert await tx.load_pull_requests(REPOSITORY_ID) == {}
-        assert await tx.changes_after(0) == []
+            assert await tx.load_pull_requests(REPOSITORY_ID) == {}, description
+            assert await tx.changes_after(0) == [], description
 
 
 async def test_rows_of_a_removed_repository_are_refused(store: Store) -> None:
@@ -315,7 +346,3 @@ async def test_lock_repository_after_writing_changes_is_refused(store: Store) ->
             await tx.lock_repository(REPOSITORY_ID)
             await tx.write_change_set(ChangeSet(changes=(change,)), source=Source.SWEEP)
             await tx.lock_repository(REPOSITORY_ID + 1)
-
-
-def _pr(snapshot: PullRequestSnapshot) -> PullRequestSnapshot:
-    return snapshot
