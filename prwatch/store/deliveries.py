@@ -142,7 +142,7 @@ class DeliveryOperations(TransactionBase):
             select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
         )
         counts = dict.fromkeys(DeliveryStatus, 0)
-        for status, count in result.tuples():
+        for status, count in result:
             counts[DeliveryStatus(status)] = int(count)
         return counts
 

@@ -77,7 +77,7 @@ class ReadOperations(TransactionBase):
             .where(pull_requests.c.removed_at.is_(None))
             .group_by(pull_requests.c.state)
         )
-        return {state: int(count) for state, count in result.tuples()}
+        return {state: int(count) for state, count in result}
 
     async def changes_after(
         self,

@@ -40,7 +40,7 @@ class SyncStateOperations(TransactionBase):
                     http_etags.c.key.in_(chunk)
                 )
             )
-            for key, etag, fingerprint in result.tuples():
+            for key, etag, fingerprint in result:
                 found[key] = (etag, fingerprint)
         return found
 
