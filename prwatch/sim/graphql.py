@@ -8,8 +8,8 @@ then execution. Every authenticated answer carries `x-ratelimit-*` headers for t
 resource. Statistics count the request under `POST /graphql` by HTTP status, except that a
 primary-limit refusal counts as `rate_limited`; the points spent go to `stats.points["graphql"]`.
 
-The per-minute points window lives in `GraphQLEndpoint` (the shared `SecondaryLimiter` counts
-requests, not points): the simulator keeps one endpoint and calls its `reset()` with the others.
+The per-minute points window belongs to each `GraphQLEndpoint` (the shared `SecondaryLimiter`
+counts requests, not points); it empties itself a minute after it opened, `reset()` at once.
 """
 
 from __future__ import annotations
@@ -95,15 +95,18 @@ class PointsPerMinute:
     def __init__(self) -> None:
         self._windows: dict[str, tuple[int, int]] = {}  # subject -> (window start, points)
 
-    def spend(self, subject: str, points: int, now: int, cap: int) -> int | None:
-        """Count `points`; the seconds to wait (and nothing counted) when over the cap."""
-        start, spent = self._windows.get(subject, (now, 0))
-        if now - start >= MINUTE_S:
-            start, spent = now, 0
-        if spent + points > cap:
-            return max(1, start + MINUTE_S - now)
+    def wait(self, subject: str, points: int, now: int, cap: int) -> int | None:
+        """The seconds to wait when `points` more would pass the cap, else None."""
+        start, spent = self._current(subject, now)
+        return max(1, start + MINUTE_S - now) if spent + points > cap else None
+
+    def record(self, subject: str, points: int, now: int) -> None:
+        start, spent = self._current(subject, now)
         self._windows[subject] = (start, spent + points)
-        return None
+
+    def _current(self, subject: str, now: int) -> tuple[int, int]:
+        start, spent = self._windows.get(subject, (now, 0))
+        return (now, 0) if now - start >= MINUTE_S else (start, spent)
 
     def reset(self) -> None:
         self._windows.clear()
@@ -152,18 +155,19 @@ class GraphQLEndpoint:
         prepared = _prepare(payload)
         if isinstance(prepared, list):
             return Answer(200, {"errors": prepared}, budget.headers(RESOURCE))
+        points = prepared.cost.points
         if not prepared.dry_run:
             if config.secondary_limits:
-                wait = self.points_per_minute.spend(
-                    subject, prepared.cost.points, now, SECONDARY_POINTS_PER_MINUTE
-                )
+                per_minute = SECONDARY_POINTS_PER_MINUTE
+                wait = self.points_per_minute.wait(subject, points, now, per_minute)
                 if wait is not None:
                     return _secondary(wait)
-            if not sim.limiter.charge(subject, RESOURCE, prepared.cost.points, now):
+            if not sim.limiter.charge(subject, RESOURCE, points, now):
                 message = f"API rate limit exceeded for installation ID {installation_id}."
                 errors = [{"type": "RATE_LIMITED", "message": message}]
                 return Answer(200, {"errors": errors}, budget.headers(RESOURCE), "rate_limited")
-            sim.stats.spend(RESOURCE, prepared.cost.points)
+            self.points_per_minute.record(subject, points, now)
+            sim.stats.spend(RESOURCE, points)
         context = QueryContext(
             sim.world, installation_id, _report(prepared.cost, budget), prepared.dry_run
         )
@@ -234,7 +238,7 @@ def _prepare(payload: object) -> PreparedQuery | list[dict[str, Any]]:
     )
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)  # a 100-commit query's syntax tree takes ~2 MB
 def _parsed(query: str) -> DocumentNode | list[dict[str, Any]]:
     """Parsed and validated once per distinct query text (pollers repeat theirs)."""
     try:
