@@ -100,6 +100,27 @@ class ApplyOperations(TransactionBase):
             )
         )
 
+    async def pull_request_numbers_by_head_sha(
+        self, repository_id: int, head_shas: Iterable[str]
+    ) -> dict[str, int]:
+        """Which stored PR each head SHA belongs to (open ones win over closed ones), so that a
+        check run finds its PR without an API call — also for PRs from forks."""
+        found: dict[str, int] = {}
+        for chunk in chunked(sorted(set(head_shas)), MAX_IN_LIST):
+            result = await self._connection.execute(
+                select(pull_requests.c.head_sha, pull_requests.c.number, pull_requests.c.state)
+                .where(
+                    pull_requests.c.repository_id == repository_id,
+                    pull_requests.c.head_sha.in_(chunk),
+                    pull_requests.c.removed_at.is_(None),
+                )
+                .order_by(pull_requests.c.number)
+            )
+            for sha, number, state in result.tuples():
+                if sha not in found or state == "open":
+                    found[sha] = number
+        return found
+
     async def _load_pull_requests(self, statement: Any) -> dict[int, PullRequestSnapshot]:
         result = await self._connection.execute(statement)
         return {row.number: pull_request_from_row(row) for row in result}

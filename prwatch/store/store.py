@@ -24,6 +24,7 @@ from prwatch.store.types import utc_now
 # PostgreSQL SQLSTATEs a retry can cure: serialization_failure, deadlock_detected,
 # lock_not_available.
 _CONFLICT_SQLSTATES = {"40001", "40P01", "55P03"}
+_SQLITE_UNAVAILABLE = ("unable to open database file", "disk I/O error")
 
 
 class StoreTransaction(
@@ -93,7 +94,16 @@ def translate_error(error: StatementError) -> Exception:
         sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
         if sqlstate in _CONFLICT_SQLSTATES or "database is locked" in str(original):
             return TransactionConflict(f"transaction lost to a concurrent one: {original}")
-        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        if (
+            error.connection_invalidated
+            or isinstance(error, InterfaceError)
+            # SQLite reports a missing table as an OperationalError too: only these mean the
+            # database itself cannot be used right now.
+            or (
+                isinstance(error, OperationalError)
+                and any(sign in str(original) for sign in _SQLITE_UNAVAILABLE)
+            )
+        ):
             return DatabaseUnavailable(f"database connection failed: {original}")
     return StoreError(f"database error: {original}")
 
