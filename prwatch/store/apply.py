@@ -116,7 +116,7 @@ class ApplyOperations(TransactionBase):
                 )
                 .order_by(pull_requests.c.number)
             )
-            for sha, number, state in result.tuples():
+            for sha, number, state in result:
                 if sha not in found or state == "open":
                     found[sha] = number
         return found

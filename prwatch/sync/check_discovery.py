@@ -41,7 +41,8 @@ async def discover_check_runs(
     """Every check run GitHub shows for each of `commits.shas` (latest per suite and name)."""
     found: dict[str, list[CheckRunSnapshot]] = {sha: [] for sha in commits.shas}
     for batch in batch_commits([commits]):
-        response = await api.graphql(build_check_query(batch), installation_id=installation_id)
+        query, variables = build_check_query(batch)
+        response = await api.graphql(query, installation_id=installation_id, variables=variables)
         unexpected = [t for t in response.error_types() if t != "NOT_FOUND"]
         if unexpected or not isinstance(response.data, Mapping):
             raise UnexpectedResponse(

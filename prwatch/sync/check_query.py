@@ -12,7 +12,6 @@ https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,28 +49,38 @@ class CheckRollups:
     missing_repositories: set[int] = field(default_factory=set)
 
 
-def build_check_query(batch: Sequence[RepositoryCommits]) -> str:
-    """One query reading the rollups of every commit in `batch` (≤ COMMITS_PER_QUERY commits)."""
+def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str, str]]:
+    """One query reading the rollups of every commit in `batch` (≤ COMMITS_PER_QUERY commits),
+    and its variables.
+
+    Names and SHAs travel as variables, so the query text depends only on the batch's shape:
+    GitHub (and the simulator) can reuse the parsed, validated query across repositories.
+    """
     total = sum(len(repo.shas) for repo in batch)
     if total > COMMITS_PER_QUERY:
         raise ValueError(f"{total} commits in one check query; at most {COMMITS_PER_QUERY}")
-    parts = ["query { rateLimit { cost remaining limit resetAt used }"]
+    declarations: list[str] = []
+    body: list[str] = []
+    variables: dict[str, str] = {}
     for r, repo in enumerate(batch):
-        parts.append(
-            f"r{r}: repository(owner: {json.dumps(repo.owner)}, name: {json.dumps(repo.name)})"
-            " { databaseId"
-        )
+        declarations.append(f"$o{r}: String!, $n{r}: String!")
+        variables[f"o{r}"], variables[f"n{r}"] = repo.owner, repo.name
+        body.append(f" r{r}: repository(owner: $o{r}, name: $n{r}) {{ databaseId")
         for c, sha in enumerate(repo.shas):
             if not _SHA.match(sha):
                 raise ValueError(f"not a commit SHA: {sha!r}")
-            parts.append(
-                f' c{c}: object(oid: "{sha}") {{ ... on Commit {{ oid statusCheckRollup {{'
+            declarations.append(f"$s{r}_{c}: GitObjectID!")
+            variables[f"s{r}_{c}"] = sha
+            body.append(
+                f" c{c}: object(oid: $s{r}_{c}) {{ ... on Commit {{ oid statusCheckRollup {{"
                 f" contexts(first: {CONTEXTS_PER_COMMIT}) {{ pageInfo {{ hasNextPage }}"
                 f" nodes {{ __typename ... on CheckRun {{ {_CHECK_RUN_FIELDS} }} }} }} }} }} }}"
             )
-        parts.append(" }")
-    parts.append(" }")
-    return "".join(parts)
+        body.append(" }")
+    header = (
+        f"query({', '.join(declarations)}) {{ rateLimit {{ cost remaining limit resetAt used }}"
+    )
+    return header + "".join(body) + " }", variables
 
 
 def parse_check_rollups(
