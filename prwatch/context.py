@@ -5,6 +5,7 @@ Built once by ``create_context`` and closed by ``aclose``; nothing of it exists 
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -14,6 +15,8 @@ from prwatch.config import Settings
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
 from prwatch.github.limits import ClientLimits
+from prwatch.queue.inprocess import InProcessQueue
+from prwatch.queue.port import JobQueue
 from prwatch.store import Store, create_engine
 from prwatch.sync.options import SweepOptions
 
@@ -23,6 +26,7 @@ class ProcessContext:
     settings: Settings
     engine: AsyncEngine
     store: Store
+    queue: JobQueue  # InProcessQueue when embedded (no Redis URL), else the arq queue
     _github: GitHubClient | None = field(default=None, repr=False)
 
     @property
@@ -33,14 +37,28 @@ class ProcessContext:
         return self._github
 
     async def aclose(self) -> None:
+        await self.queue.aclose()  # first: running jobs still need the engine and the client
         if self._github is not None:
             await self._github.aclose()
         await self.engine.dispose()
 
 
 async def create_context(settings: Settings) -> ProcessContext:
+    queue = await create_queue(settings)
     engine = create_engine(settings.database_url)
-    return ProcessContext(settings=settings, engine=engine, store=Store(engine))
+    return ProcessContext(settings=settings, engine=engine, store=Store(engine), queue=queue)
+
+
+async def create_queue(settings: Settings) -> JobQueue:
+    """arq on Redis when a Redis URL is set; else the embedded in-process queue, whose
+    workers the web app starts (``InProcessQueue.start``)."""
+    if settings.redis_url is None:
+        return InProcessQueue()
+    # Imported here so that only processes using Redis import arq (by name: the module's
+    # type-checked interface is ``JobQueue``).
+    arq_queue = importlib.import_module("prwatch.queue.arq_queue")
+    queue: JobQueue = await arq_queue.ArqQueue.connect(settings.redis_url)
+    return queue
 
 
 def create_github_client(settings: Settings, **overrides: object) -> GitHubClient:

@@ -1,0 +1,232 @@
+"""The embedded mode's job queue: asyncio worker tasks in the web process, no Redis.
+
+Same semantics as the arq queue: a job id is never queued twice at once (``enqueue`` returns
+False while a job with that id is queued, deferred, running or waiting to retry), transient
+errors (``prwatch.events.errors.is_retryable``) retry with exponential backoff up to
+``max_tries``, other errors are logged and dropped. Unlike arq no result is kept: once a job
+finished, its id may be queued again at once.
+
+Nothing lives only here: webhook deliveries are in the database before they are queued, so on
+``start`` the queue enqueues every delivery still pending — and, this being the only process
+of the embedded mode, every one a crash left in processing — again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from prwatch.events.errors import is_retryable, retry_after
+from prwatch.queue.port import PROCESS_DELIVERY, JobRunner, QueueUnavailable
+from prwatch.store import DeliveryStatus, Store
+from prwatch.store.types import utc_now
+
+log = logging.getLogger(__name__)
+
+RECOVERY_PAGE = 500
+
+
+def delivery_job_id(guid: str) -> str:
+    return f"delivery:{guid}"
+
+
+class _HasStore(Protocol):
+    @property
+    def store(self) -> Store: ...
+
+
+@dataclass(slots=True)
+class _Job:
+    name: str
+    args: tuple[str | int, ...]
+    job_id: str
+    tries: int = 0
+
+
+class InProcessQueue:
+    def __init__(
+        self,
+        *,
+        workers: int = 4,
+        max_tries: int = 5,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 60.0,
+        close_timeout_seconds: float = 30.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if max_tries < 1:
+            raise ValueError(f"max_tries must be at least 1, got {max_tries}")
+        self._worker_count = workers
+        self._max_tries = max_tries
+        self._backoff = backoff_seconds
+        self._max_backoff = max_backoff_seconds
+        self._close_timeout = close_timeout_seconds
+        self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._active: set[str] = set()
+        self._deferred: dict[str, asyncio.TimerHandle] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._functions: Mapping[str, JobRunner] | None = None
+        self._context: Any = None
+        self._closed = False
+
+    @property
+    def started(self) -> bool:
+        return bool(self._workers)
+
+    async def enqueue(
+        self, job: str, *args: str | int, job_id: str, defer_seconds: float = 0.0
+    ) -> bool:
+        if self._closed:
+            raise QueueUnavailable("the in-process queue is closed")
+        if self._functions is not None and job not in self._functions:
+            raise ValueError(f"unknown job {job!r}")
+        if job_id in self._active:
+            return False
+        self._active.add(job_id)
+        self._idle.clear()
+        entry = _Job(job, tuple(args), job_id)
+        if defer_seconds > 0:
+            self._defer(entry, defer_seconds)
+        else:
+            self._ready.put_nowait(entry)
+        return True
+
+    async def depth(self) -> int:
+        return self._ready.qsize() + len(self._deferred)
+
+    async def start(self, context: _HasStore, job_functions: Mapping[str, JobRunner]) -> None:
+        """Start the workers, then enqueue the deliveries the database still holds unprocessed.
+
+        ``context`` is what each job function receives (the ProcessContext)."""
+        if self._closed:
+            raise QueueUnavailable("the in-process queue is closed")
+        if self.started:
+            return
+        unknown = {entry.name for entry in self._queued()} - set(job_functions)
+        if unknown:
+            raise ValueError(f"jobs queued without a function: {', '.join(sorted(unknown))}")
+        self._functions = dict(job_functions)
+        self._context = context
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"prwatch-job-worker-{n}")
+            for n in range(self._worker_count)
+        ]
+        if PROCESS_DELIVERY in self._functions:
+            await self.recover_deliveries(context.store)
+
+    async def recover_deliveries(self, store: Store) -> int:
+        """Enqueue every pending delivery, and every one left in processing (reset to pending
+        first: in the embedded mode no other process can be working on it). Returns how many
+        were queued."""
+        queued = 0
+        seen: set[str] = set()
+        cutoff = utc_now() + timedelta(seconds=1)
+        while True:
+            async with store.transaction() as tx:
+                page = await tx.pending_deliveries(
+                    cutoff,
+                    RECOVERY_PAGE,
+                    statuses=(DeliveryStatus.PENDING, DeliveryStatus.PROCESSING),
+                )
+                for delivery in page:
+                    if delivery.status is DeliveryStatus.PROCESSING:
+                        await tx.mark_delivery(delivery.guid, DeliveryStatus.PENDING)
+            fresh = [delivery for delivery in page if delivery.guid not in seen]
+            for delivery in fresh:
+                seen.add(delivery.guid)
+                job_id = delivery_job_id(delivery.guid)
+                if await self.enqueue(PROCESS_DELIVERY, delivery.guid, job_id=job_id):
+                    queued += 1
+            if len(page) < RECOVERY_PAGE or not fresh:
+                break
+            # Page on by arrival time; a later page may repeat deliveries of the same instant.
+            cutoff = page[-1].received_at + timedelta(microseconds=1)
+        if queued:
+            log.info("queued unprocessed deliveries", extra={"deliveries": queued})
+        return queued
+
+    async def drain(self) -> None:
+        """Wait until no job is queued, deferred, running or waiting to retry."""
+        if not self.started and self._active:
+            raise RuntimeError("drain() before start(): queued jobs would never run")
+        await self._idle.wait()
+
+    async def aclose(self) -> None:
+        """Stop taking jobs, let running ones finish (up to the close timeout), drop the rest:
+        whatever they were for is in the database and recovered on the next start."""
+        if self._closed:
+            return
+        self._closed = True
+        for handle in self._deferred.values():
+            handle.cancel()
+        self._deferred.clear()
+        for entry in self._queued():
+            self._active.discard(entry.job_id)
+        while not self._ready.empty():
+            self._ready.get_nowait()
+        for _ in self._workers:
+            self._ready.put_nowait(None)
+        if self._workers:
+            _, pending = await asyncio.wait(self._workers, timeout=self._close_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._workers = []
+        self._active.clear()
+        self._idle.set()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _queued(self) -> list[_Job]:
+        items: Any = getattr(self._ready, "_queue", ())  # asyncio.Queue keeps a deque there
+        return [entry for entry in items if entry is not None]
+
+    def _defer(self, entry: _Job, delay: float) -> None:
+        def release() -> None:
+            self._deferred.pop(entry.job_id, None)
+            self._ready.put_nowait(entry)
+
+        self._deferred[entry.job_id] = asyncio.get_running_loop().call_later(delay, release)
+
+    async def _work(self) -> None:
+        while True:
+            entry = await self._ready.get()
+            if entry is None:
+                return
+            await self._run(entry)
+
+    async def _run(self, entry: _Job) -> None:
+        assert self._functions is not None
+        function = self._functions.get(entry.name)
+        entry.tries += 1
+        context = {"job": entry.name, "job_id": entry.job_id, "try": entry.tries}
+        try:
+            if function is None:
+                raise LookupError(f"no function for job {entry.name!r}")
+            await function(self._context, *entry.args)
+        except asyncio.CancelledError:
+            self._finish(entry)
+            raise
+        except Exception as error:  # a job boundary: retry what is transient, log the rest
+            if is_retryable(error) and entry.tries < self._max_tries and not self._closed:
+                delay = min(self._max_backoff, self._backoff * 2 ** (entry.tries - 1))
+                delay = max(delay, min(retry_after(error) or 0.0, self._max_backoff))
+                log.warning(
+                    "job failed, retrying", extra={**context, "delay": delay, "error": str(error)}
+                )
+                self._defer(entry, delay)
+                return
+            log.error("job failed", exc_info=error, extra=context)
+        self._finish(entry)
+
+    def _finish(self, entry: _Job) -> None:
+        self._active.discard(entry.job_id)
+        if not self._active:
+            self._idle.set()
