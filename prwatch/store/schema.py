@@ -220,3 +220,28 @@ app_state = Table(
     Column("value", JSON, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The repositories a distributed sweep planned, one row each: the worker that sweeps one records
+# its outcome here, and whoever records the last one finishes the sweep from these rows.
+sweep_repositories = Table(
+    "sweep_repositories",
+    metadata,
+    Column("sweep_id", BigInteger, ForeignKey("sweeps.id"), primary_key=True, autoincrement=False),
+    Column(
+        "repository_id",
+        BigInteger,
+        ForeignKey("repositories.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("status", String(16), nullable=False),  # planned | ok | failed
+    Column("prs_seen", Integer, nullable=False),
+    Column("changes", JSON, nullable=False),  # change kind → count
+    Column("requests_by_outcome", JSON, nullable=False),  # HTTP status (or error) → count
+    Column("points_spent_core", Integer, nullable=False),
+    Column("points_spent_graphql", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("planned_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ix_sweep_repositories_status_planned_at", "status", "planned_at"),
+)

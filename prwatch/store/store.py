@@ -18,6 +18,7 @@ from prwatch.store.engine import READ_ONLY_OPTION
 from prwatch.store.errors import DatabaseUnavailable, StoreError, TransactionConflict
 from prwatch.store.inventory import InventoryOperations
 from prwatch.store.reads import ReadOperations
+from prwatch.store.sweep_jobs import SweepJobOperations
 from prwatch.store.sync_state import SyncStateOperations
 from prwatch.store.types import utc_now
 
@@ -33,6 +34,7 @@ class StoreTransaction(
     SyncStateOperations,
     DeliveryOperations,
     ReadOperations,
+    SweepJobOperations,
 ):
     """Every store operation, inside one open transaction (see the package docstring)."""
 

@@ -1,0 +1,43 @@
+"""Every Redis key and job id prwatch uses, in one place.
+
+arq's own keys (``arq:job:``, ``arq:result:``, ``arq:in-progress:``, ``arq:queue``) are arq's;
+what prwatch adds is named here so that no two parts of the code invent the same key twice.
+"""
+
+from __future__ import annotations
+
+# The arq queue every prwatch worker reads (arq's default name, spelled out so that a second
+# application on the same Redis can be told apart by changing one constant).
+QUEUE_NAME = "arq:queue"
+
+# arq writes the worker's health line here (`arq --check` reads it).
+HEALTH_CHECK_KEY = "prwatch:worker:health"
+
+# Job id prefixes. A job id is queued at most once at a time (arq refuses a second one while
+# the first is queued, running, or its result is kept).
+DELIVERY_JOB_PREFIX = "delivery:"
+SWEEP_REPOSITORY_JOB_PREFIX = "sweep:"
+SWEEP_INSTALLATION_JOB_PREFIX = "sweep-installation:"
+SWEEP_TICK_JOB_PREFIX = "sweep-tick:"
+RECOVER_TICK_JOB_PREFIX = "recover-tick:"
+LEDGER_TICK_JOB_PREFIX = "ledger-tick:"
+
+
+def delivery_job_id(guid: str) -> str:
+    """One job per webhook delivery: a GUID is applied once, redelivered or not."""
+    return f"{DELIVERY_JOB_PREFIX}{guid}"
+
+
+def sweep_repository_job_id(sweep_id: int, repository_id: int) -> str:
+    """One job per repository of one sweep: each is swept once per sweep, by one worker."""
+    return f"{SWEEP_REPOSITORY_JOB_PREFIX}{sweep_id}:{repository_id}"
+
+
+def sweep_installation_job_id(installation_id: int) -> str:
+    return f"{SWEEP_INSTALLATION_JOB_PREFIX}{installation_id}"
+
+
+def tick_job_id(prefix: str, interval_seconds: float, now: float) -> str:
+    """The same id for every scheduler that ticks within one interval: one job per tick,
+    however many processes schedule it."""
+    return f"{prefix}{int(now // interval_seconds)}"
