@@ -14,11 +14,12 @@ Build an engine with ``create_engine(url)`` (``sqlite+aiosqlite:///PATH`` or
 
 * apply path: ``lock_repository(id)``, ``load_pull_requests(repo_id, numbers=None)``,
   ``load_open_pull_requests(repo_id)``, ``load_check_runs(repo_id, *, ids=None,
-  head_shas=None)``, ``write_change_set(change_set, *, source, delivery_id=None,
-  installation_id=None) -> list[int]`` (the new change cursors). Rows are fenced in SQL too:
-  a pull request only moves to an equal or newer ``updated_at``; a check run never goes back in
-  status (queued/waiting/requested/pending < in_progress < completed), and between completed
-  snapshots the later ``completed_at`` wins.
+  head_shas=None)``, ``pull_request_numbers_by_head_sha(repo_id, shas) -> dict[str, int]``
+  (how a check run finds its PR, forks included), ``write_change_set(change_set, *, source,
+  delivery_id=None, installation_id=None) -> list[int]`` (the new change cursors). Rows are
+  fenced in SQL too: a pull request only moves to an equal or newer ``updated_at``; a check
+  run never goes back in status (queued/waiting/requested/pending < in_progress < completed),
+  and between completed snapshots the later ``completed_at`` wins.
 * installations: ``upsert_installation(snap)``, ``mark_installation_suspended(id, bool) ->
   bool``, ``mark_installation_removed(id, reason) -> list[int]`` (repositories removed with
   it), ``get_installation(id)``, ``list_installations(*, include_removed=False)``.

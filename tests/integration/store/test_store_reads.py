@@ -72,3 +72,18 @@ async def test_check_runs_of_another_repository_do_not_leak(store: Store) -> Non
         found = await tx.get_pull_request("octo-org/widgets", 7)
         assert await tx.load_check_runs(REPOSITORY_ID, head_shas=[SHA_A]) == {}
     assert found is not None and found[1] == []
+
+
+async def test_pull_request_numbers_by_head_sha(store: Store) -> None:
+    await seed_repository(store)
+    prs = (
+        make_pr(number=1, head_sha=SHA_A, state="closed"),
+        make_pr(number=2, head_sha=SHA_A),  # reopened elsewhere on the same commit: open wins
+        make_pr(number=3, head_sha=SHA_B, state="closed"),
+    )
+    await write(store, ChangeSet(pull_requests=prs))
+    async with store.transaction() as tx:
+        found = await tx.pull_request_numbers_by_head_sha(REPOSITORY_ID, [SHA_A, SHA_B, "c" * 40])
+        elsewhere = await tx.pull_request_numbers_by_head_sha(REPOSITORY_ID + 1, [SHA_A])
+    assert found == {SHA_A: 2, SHA_B: 3}
+    assert elsewhere == {}
