@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,6 @@ from prwatch.store import (
     StoreError,
     create_engine,
 )
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize(
@@ -43,7 +36,8 @@ def test_bad_urls_are_refused_clearly(url: str) -> None:
     "url",
     [
         "sqlite+aiosqlite:////nonexistent-directory/prwatch.db",
-        f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/test",
+        # Port 1 (tcpmux) is privileged and never served here: the connection is refused.
+        "postgresql+asyncpg://postgres@127.0.0.1:1/test",
     ],
 )
 async def test_an_unreachable_database_is_unavailable(url: str) -> None:
