@@ -1,0 +1,126 @@
+"""Deliveries about pull requests and their checks, applied through the one apply path.
+
+The payload is the observation: a `pull_request` delivery of any action (unknown ones too)
+carries the whole PR, a `check_run` delivery the whole check run. Out-of-order and repeated
+deliveries are the apply path's business: its fences never move a row backwards.
+
+`check_suite` carries no check runs. `requested` and `rerequested` announce runs whose own
+`check_run` deliveries follow, so they need nothing. `completed` is the safety net for a lost
+`check_run` delivery: when the store already holds the suite's latest runs
+(`latest_check_runs_count` of them), all completed, nothing is fetched; otherwise ONE request
+reads the head commit's check runs and those are applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prwatch.domain.models import CheckRunSnapshot, Source
+from prwatch.events.envelope import required_object
+from prwatch.events.errors import PermanentDeliveryError, RetryableJobError
+from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
+from prwatch.events.repositories import ensure_repository
+from prwatch.github.payloads import PayloadError, check_run_from_json, pull_request_from_json
+from prwatch.store import RepositoryRecord, RepositoryRemoved, StoreTransaction
+from prwatch.sync.apply import Observation, apply_observation
+
+CHECK_RUNS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
+CHECK_SUITE_ACTIONS_WITHOUT_RUNS = frozenset({"requested", "rerequested"})
+
+
+async def plan_pull_request(context: EventContext, delivery: Delivery) -> Apply:
+    repository = await ensure_repository(context.store, delivery)
+    if isinstance(repository, str):
+        return finished(Outcome.ignored(repository))
+    try:
+        pr = pull_request_from_json(
+            required_object(delivery.payload, "pull_request"), repository.id
+        )
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
+    return _applying(delivery, repository, Observation(repository.id, pull_requests=(pr,)))
+
+
+async def plan_check_run(context: EventContext, delivery: Delivery) -> Apply:
+    repository = await ensure_repository(context.store, delivery)
+    if isinstance(repository, str):
+        return finished(Outcome.ignored(repository))
+    try:
+        run = check_run_from_json(required_object(delivery.payload, "check_run"), repository.id)
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
+    return _applying(delivery, repository, Observation(repository.id, check_runs=(run,)))
+
+
+async def plan_check_suite(context: EventContext, delivery: Delivery) -> Apply:
+    repository = await ensure_repository(context.store, delivery)
+    if isinstance(repository, str):
+        return finished(Outcome.ignored(repository))
+    if delivery.action in CHECK_SUITE_ACTIONS_WITHOUT_RUNS:
+        return finished(Outcome.done())
+    if delivery.action != "completed":
+        return finished(Outcome.ignored(f"check_suite action {delivery.action!r}"))
+    suite = required_object(delivery.payload, "check_suite")
+    suite_id, head_sha = suite.get("id"), suite.get("head_sha")
+    if not isinstance(suite_id, int) or not isinstance(head_sha, str) or not head_sha:
+        raise PermanentDeliveryError("check_suite needs an integer id and a head_sha")
+    expected = suite.get("latest_check_runs_count")
+    async with context.store.transaction(read_only=True) as tx:
+        stored = await tx.load_check_runs(repository.id, head_shas=[head_sha])
+    if isinstance(expected, int) and _suite_settled(stored.values(), suite_id, expected):
+        return finished(Outcome.done())
+    runs = await _fetch_check_runs(context, repository, head_sha)
+    return _applying(delivery, repository, Observation(repository.id, check_runs=runs))
+
+
+def _suite_settled(stored: Iterable[CheckRunSnapshot], suite_id: int, expected: int) -> bool:
+    """True when the store holds `expected` latest runs of the suite, each completed."""
+    latest: dict[str, CheckRunSnapshot] = {}
+    for run in stored:
+        if run.check_suite_id == suite_id:
+            kept = latest.get(run.name)
+            if kept is None or run.id > kept.id:  # a re-run gets a new, higher id
+                latest[run.name] = run
+    return len(latest) >= expected and all(run.status == "completed" for run in latest.values())
+
+
+async def _fetch_check_runs(
+    context: EventContext, repository: RepositoryRecord, head_sha: str
+) -> list[CheckRunSnapshot]:
+    response = await context.github.get(
+        f"/repos/{repository.full_name}/commits/{head_sha}/check-runs",
+        installation_id=repository.installation_id,
+        route=CHECK_RUNS_ROUTE,
+        params={"per_page": 100},
+        spend_reserve=True,  # webhook-driven: the reserve is kept for exactly this
+    )
+    if response.status == 404:
+        # GitHub is eventually consistent: the commit may not be visible yet.
+        raise RetryableJobError(f"{response.url} answered 404 right after the event")
+    if response.status != 200:
+        raise PermanentDeliveryError(f"{response.url} answered {response.status}")
+    body = response.json()
+    items = body.get("check_runs") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise PermanentDeliveryError(f"{response.url} has no check_runs list")
+    try:
+        return [check_run_from_json(item, repository.id) for item in items]
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
+
+
+def _applying(delivery: Delivery, repository: RepositoryRecord, observation: Observation) -> Apply:
+    async def apply(tx: StoreTransaction) -> Outcome:
+        try:
+            await apply_observation(
+                tx,
+                observation,
+                source=Source.WEBHOOK,
+                installation_id=repository.installation_id,
+                delivery_id=delivery.guid,
+            )
+        except RepositoryRemoved:  # removed since the delivery was claimed
+            return Outcome.ignored(f"repository {repository.id} was removed")
+        return Outcome.done()
+
+    return apply
