@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import importlib
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,27 +14,65 @@ from starlette.routing import Route
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext, create_context
+from prwatch.events.processing import process_delivery
+from prwatch.queue.inprocess import InProcessQueue
+from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
+from prwatch.web.api import API_ROUTES
+from prwatch.web.webhooks import receive_webhook
 
 
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+def embedded_job_functions() -> Mapping[str, JobRunner]:
+    """Every job's function (``prwatch.queue.jobs.job_functions()``); only the delivery job
+    where that registry is not part of this installation."""
+    try:
+        jobs = importlib.import_module("prwatch.queue.jobs")
+    except ModuleNotFoundError as missing:
+        if missing.name != "prwatch.queue.jobs":
+            raise
+        return {PROCESS_DELIVERY: _process_delivery_job}
+    functions: Mapping[str, JobRunner] = jobs.job_functions()
+    return functions
+
+
+async def _process_delivery_job(context: Any, *args: str | int) -> None:
+    (guid,) = args
+    await process_delivery(context, str(guid))
+
+
+async def start_embedded_queue(context: ProcessContext) -> None:
+    """In the embedded mode (no Redis) the web process runs the jobs itself."""
+    if isinstance(context.queue, InProcessQueue) and not context.queue.started:
+        await context.queue.start(context, embedded_job_functions())
+
+
 def create_app(settings: Settings, *, context: ProcessContext | None = None) -> Starlette:
-    """Build the web app. A given `context` is used as is (and not closed): tests share one."""
+    """Build the web app. A given `context` is used as is (and not closed): tests share one;
+    its in-process queue, if any, is started by the lifespan unless already running."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if context is not None:
-            app.state.context = context
+            await start_embedded_queue(context)
             yield
             return
         owned = await create_context(settings)
         app.state.context = owned
         try:
+            await start_embedded_queue(owned)
             yield
         finally:
             await owned.aclose()
 
-    routes = [Route("/healthz", healthz)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/webhooks", receive_webhook, methods=["POST"]),
+        *API_ROUTES,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if context is not None:
+        app.state.context = context  # also without a lifespan (httpx.ASGITransport runs none)
+    return app

@@ -1,0 +1,120 @@
+"""``POST /webhooks``: verify, store, acknowledge, queue. The hot path: one short transaction.
+
+Nothing is acknowledged that is not stored: the delivery is committed before the 2xx, and
+queueing it is best effort on top (a stored delivery the queue lost is found by recovery).
+https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from prwatch.context import ProcessContext
+from prwatch.events.envelope import HANDLED_EVENTS, MalformedDelivery, read_envelope
+from prwatch.github.signature import verify
+from prwatch.queue.inprocess import delivery_job_id
+from prwatch.queue.port import PROCESS_DELIVERY, QueueUnavailable
+from prwatch.store import DeliveryStatus, StoreError
+
+log = logging.getLogger(__name__)
+
+# GitHub does not send payloads over 25 MB.
+# https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
+MAX_BODY_BYTES = 25 * 1024 * 1024
+MAX_GUID_LENGTH = 64
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def request_context(request: Request) -> ProcessContext:
+    """The process context the app factory or its lifespan put in place."""
+    context = getattr(request.app.state, "context", None)
+    if not isinstance(context, ProcessContext):
+        raise RuntimeError("the app's lifespan did not run: no process context")
+    return context
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def receive_webhook(request: Request) -> JSONResponse:
+    context = request_context(request)
+    secrets = context.settings.webhook_secret
+    if not secrets:
+        return error(503, "no webhook secret is configured: prwatch refuses unverified deliveries")
+    try:
+        body = await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return error(413, f"body over {MAX_BODY_BYTES} bytes")
+    except ValueError as problem:
+        return error(400, str(problem))
+    if not verify(secrets, body, request.headers.get("x-hub-signature-256")):
+        return error(401, "missing or wrong X-Hub-Signature-256")
+    event = request.headers.get("x-github-event")
+    guid = request.headers.get("x-github-delivery")
+    if not event:
+        return error(400, "missing X-GitHub-Event")
+    if not guid:
+        return error(400, "missing X-GitHub-Delivery")
+    if len(guid) > MAX_GUID_LENGTH:
+        return error(400, f"X-GitHub-Delivery longer than {MAX_GUID_LENGTH} characters")
+    try:
+        envelope = read_envelope(body)
+    except MalformedDelivery as problem:
+        return error(400, str(problem))
+    if event == "ping":
+        return JSONResponse({"ok": True})
+
+    handled = event in HANDLED_EVENTS
+    try:
+        async with context.store.transaction() as tx:
+            new = await tx.record_delivery(
+                guid,
+                event,
+                envelope.action,
+                envelope.installation_id,
+                envelope.repository_id,
+                body,
+            )
+            if new and not handled:
+                await tx.mark_delivery(guid, DeliveryStatus.IGNORED)
+    except (StoreError, OSError) as problem:
+        log.warning(
+            "could not store a delivery", extra={"delivery_id": guid, "error": str(problem)}
+        )
+        return error(503, "cannot store the delivery now; please redeliver")
+    if not new:
+        return JSONResponse({"duplicate": True})
+    if handled:
+        try:
+            await context.queue.enqueue(PROCESS_DELIVERY, guid, job_id=delivery_job_id(guid))
+        except QueueUnavailable:
+            log.warning("queue unavailable: delivery left to recovery", extra={"delivery_id": guid})
+    return JSONResponse({"delivery": guid}, status_code=202)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (BodyTooLarge) as soon as it goes over `limit` bytes: a declared
+    Content-Length is checked before reading, the actual bytes while reading."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise ValueError("Content-Length is not a number") from None
+        if length > limit:
+            raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
