@@ -1,0 +1,117 @@
+"""prwatch's web app over httpx.ASGITransport, with a migrated store and a started queue."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from prwatch.config import Settings
+from prwatch.context import ProcessContext
+from prwatch.github.client import GitHubClient
+from prwatch.queue.inprocess import InProcessQueue
+from prwatch.sim.signing import sign
+from prwatch.store import DeliveryStatus, Store, StoredChange, create_engine, upgrade_database
+from prwatch.web.app import create_app, embedded_job_functions
+
+PAYLOADS = Path(__file__).resolve().parents[3] / "fixtures" / "github-payloads"
+SECRET = "It's a Secret to Everybody"
+REPO = "Codertocat/Hello-World"
+
+
+def payload(event: str, action: str) -> dict[str, Any]:
+    name = "payload.json" if event == "ping" else f"{action}.payload.json"
+    data: dict[str, Any] = json.loads((PAYLOADS / event / name).read_text())
+    return copy.deepcopy(data)
+
+
+def signed_headers(
+    event: str, body: bytes, *, guid: str | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": guid or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(secret, body),
+        "Content-Type": "application/json",
+    }
+
+
+@dataclass
+class WebhookEnv:
+    context: ProcessContext
+    client: httpx.AsyncClient
+    queue: InProcessQueue
+
+    @property
+    def store(self) -> Store:
+        return self.context.store
+
+    async def send(
+        self,
+        event: str,
+        body: dict[str, Any] | bytes,
+        *,
+        guid: str | None = None,
+        secret: str = SECRET,
+    ) -> httpx.Response:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = signed_headers(event, raw, guid=guid, secret=secret)
+        return await self.client.post("/webhooks", content=raw, headers=headers)
+
+    async def deliver(self, event: str, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        """Send and wait until it (and whatever it queued) was processed."""
+        response = await self.send(event, body, **kwargs)
+        assert response.status_code in (200, 202), response.text
+        await self.queue.drain()
+        return response
+
+    async def pull(self, number: int, repo: str = REPO) -> dict[str, Any]:
+        response = await self.client.get(f"/api/repos/{repo}/pulls/{number}")
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def counts(self) -> dict[DeliveryStatus, int]:
+        async with self.store.transaction(read_only=True) as tx:
+            return await tx.delivery_counts()
+
+    async def changes(self) -> list[StoredChange]:
+        async with self.store.transaction(read_only=True) as tx:
+            return await tx.changes_after(0, 10_000)
+
+
+@asynccontextmanager
+async def webhook_env(
+    database_url: str,
+    *,
+    secrets: tuple[str, ...] = (SECRET,),
+    github: GitHubClient | None = None,
+    migrate: bool = True,
+    start_queue: bool = True,
+) -> AsyncIterator[WebhookEnv]:
+    if migrate:
+        await upgrade_database(database_url)
+    settings = Settings(database_url=database_url, webhook_secret=secrets)
+    engine = create_engine(database_url)
+    queue = InProcessQueue(backoff_seconds=0.01, max_backoff_seconds=0.05)
+    context = ProcessContext(
+        settings=settings, engine=engine, store=Store(engine), queue=queue, _github=github
+    )
+    app = create_app(settings, context=context)
+    if start_queue:
+        await queue.start(context, embedded_job_functions())
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://prwatch.test"
+    )
+    try:
+        yield WebhookEnv(context, client, queue)
+    finally:
+        await client.aclose()
+        await context.aclose()
