@@ -78,3 +78,5 @@ class ArqQueue:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+        # A client given its pool does not close it: disconnect every connection it opened.
+        await self._redis.connection_pool.disconnect()
