@@ -212,7 +212,7 @@ class SweepJobOperations(TransactionBase):
             .order_by(sweep_repositories.c.planned_at, sweep_repositories.c.sweep_id)
             .limit(limit)
         )
-        return [(int(sweep_id), int(repository_id)) for sweep_id, repository_id in result.tuples()]
+        return [(int(sweep_id), int(repository_id)) for sweep_id, repository_id in result]
 
     async def _finish(
         self, sweep_id: int, row: Row[Any], records: list[SweepRepositoryRecord]
