@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from prwatch.config import Settings
 from prwatch.context import ProcessContext
 from prwatch.github.client import GitHubClient
 from prwatch.queue.inprocess import InProcessQueue
+from prwatch.queue.port import PROCESS_DELIVERY, SWEEP_INSTALLATION
 from prwatch.sim.signing import sign
 from prwatch.store import DeliveryStatus, Store, StoredChange, create_engine, upgrade_database
 from prwatch.web.app import create_app, embedded_job_functions
@@ -48,6 +49,10 @@ class WebhookEnv:
     context: ProcessContext
     client: httpx.AsyncClient
     queue: InProcessQueue
+    sweeps: list[int] = field(default_factory=list)  # installations a sweep was queued for
+
+    async def record_sweep(self, context: Any, *args: str | int) -> None:
+        self.sweeps.append(int(args[0]))
 
     @property
     def store(self) -> Store:
@@ -105,13 +110,19 @@ async def webhook_env(
         settings=settings, engine=engine, store=Store(engine), queue=queue, _github=github
     )
     app = create_app(settings, context=context)
-    if start_queue:
-        await queue.start(context, embedded_job_functions())
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://prwatch.test"
     )
+    env = WebhookEnv(context, client, queue)
+    if start_queue:
+        # The real delivery job; installation sweeps are recorded, not run (no GitHub here).
+        functions = {
+            PROCESS_DELIVERY: embedded_job_functions()[PROCESS_DELIVERY],
+            SWEEP_INSTALLATION: env.record_sweep,
+        }
+        await queue.start(context, functions)
     try:
-        yield WebhookEnv(context, client, queue)
+        yield env
     finally:
         await client.aclose()
         await context.aclose()
