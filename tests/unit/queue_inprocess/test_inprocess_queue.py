@@ -1,0 +1,124 @@
+"""The in-process queue: job-id dedupe, retries with backoff, drain, graceful close."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from prwatch.events.errors import RetryableJobError
+from prwatch.queue.inprocess import InProcessQueue
+from prwatch.queue.port import QueueUnavailable
+from prwatch.store import DatabaseUnavailable
+
+
+class Context:
+    store: Any = None
+
+
+def fast_queue(**options: Any) -> InProcessQueue:
+    return InProcessQueue(backoff_seconds=0.001, max_backoff_seconds=0.01, **options)
+
+
+async def test_a_job_id_is_not_queued_twice_while_queued_or_running() -> None:
+    queue = fast_queue(workers=2)
+    calls: list[str | int] = []
+    release = asyncio.Event()
+
+    async def job(context: Any, *args: str | int) -> None:
+        calls.append(args[0])
+        await release.wait()
+
+    assert await queue.enqueue("job", "a", job_id="one")
+    assert not await queue.enqueue("job", "b", job_id="one")  # queued
+    await queue.start(Context(), {"job": job})
+    await asyncio.sleep(0.01)
+    assert not await queue.enqueue("job", "c", job_id="one")  # running
+    release.set()
+    await queue.drain()
+    assert calls == ["a"]
+    assert await queue.enqueue("job", "d", job_id="one")  # finished: may run again
+    await queue.drain()
+    assert calls == ["a", "d"]
+    await queue.aclose()
+
+
+async def test_transient_errors_retry_until_max_tries_and_others_do_not() -> None:
+    queue = fast_queue(max_tries=3)
+    tries: dict[str, int] = {"flaky": 0, "down": 0, "broken": 0}
+
+    async def flaky(context: Any, *args: str | int) -> None:
+        tries["flaky"] += 1
+        if tries["flaky"] < 3:
+            raise RetryableJobError("not yet")
+
+    async def down(context: Any, *args: str | int) -> None:
+        tries["down"] += 1
+        raise DatabaseUnavailable("database down")
+
+    async def broken(context: Any, *args: str | int) -> None:
+        tries["broken"] += 1
+        raise ValueError("a bug")
+
+    await queue.start(Context(), {"flaky": flaky, "down": down, "broken": broken})
+    for name in tries:
+        await queue.enqueue(name, job_id=name)
+    await queue.drain()
+    assert tries == {"flaky": 3, "down": 3, "broken": 1}
+    assert await queue.depth() == 0
+    await queue.aclose()
+
+
+async def test_deferred_jobs_count_in_depth_and_drain_waits_for_them() -> None:
+    queue = fast_queue()
+    ran: list[str] = []
+
+    async def job(context: Any, *args: str | int) -> None:
+        ran.append(str(args[0]))
+
+    await queue.start(Context(), {"job": job})
+    await queue.enqueue("job", "later", job_id="later", defer_seconds=0.05)
+    assert await queue.depth() == 1
+    await queue.drain()
+    assert ran == ["later"]
+
+
+async def test_close_finishes_running_jobs_and_refuses_new_ones() -> None:
+    queue = fast_queue(workers=1)
+    finished: list[str] = []
+    started = asyncio.Event()
+
+    async def slow(context: Any, *args: str | int) -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        finished.append(str(args[0]))
+
+    await queue.start(Context(), {"slow": slow})
+    await queue.enqueue("slow", "running", job_id="1")
+    await queue.enqueue("slow", "waiting", job_id="2")
+    await started.wait()
+    await queue.aclose()
+    assert finished == ["running"]  # the queued one is dropped (recovery's business)
+    with pytest.raises(QueueUnavailable):
+        await queue.enqueue("slow", "x", job_id="3")
+
+
+async def test_unknown_jobs_and_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        InProcessQueue(workers=0)
+    queue = fast_queue()
+    await queue.enqueue("nobody", job_id="x")
+    with pytest.raises(ValueError, match="nobody"):
+        await queue.start(Context(), {"job": lambda *a: None})  # type: ignore[dict-item]
+    with pytest.raises(RuntimeError):
+        await queue.drain()
+    started = fast_queue()
+
+    async def job(context: Any, *args: str | int) -> None:
+        return None
+
+    await started.start(Context(), {"job": job})
+    with pytest.raises(ValueError, match="unknown job"):
+        await started.enqueue("nobody", job_id="y")
+    await started.aclose()
