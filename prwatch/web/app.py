@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from prwatch.context import ProcessContext, create_context
 from prwatch.events.processing import process_delivery
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
+from prwatch.queue.scheduler import run_periodic
 from prwatch.web.api import API_ROUTES
 from prwatch.web.webhooks import receive_webhook
 
@@ -61,10 +64,17 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
             return
         owned = await create_context(settings)
         app.state.context = owned
+        schedule: asyncio.Task[None] | None = None
         try:
             await start_embedded_queue(owned)
+            if isinstance(owned.queue, InProcessQueue):  # embedded: no worker runs the schedule
+                schedule = asyncio.create_task(run_periodic(owned), name="prwatch-scheduler")
             yield
         finally:
+            if schedule is not None:
+                schedule.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await schedule
             await owned.aclose()
 
     routes = [
