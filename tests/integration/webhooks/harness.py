@@ -49,6 +49,7 @@ class WebhookEnv:
     context: ProcessContext
     client: httpx.AsyncClient
     queue: InProcessQueue
+    app: Any = None  # the prwatch Starlette app, for senders that post into it
     sweeps: list[int] = field(default_factory=list)  # installations a sweep was queued for
 
     async def record_sweep(self, context: Any, *args: str | int) -> None:
@@ -113,7 +114,7 @@ async def webhook_env(
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://prwatch.test"
     )
-    env = WebhookEnv(context, client, queue)
+    env = WebhookEnv(context, client, queue, app)
     if start_queue:
         # The real delivery job; installation sweeps are recorded, not run (no GitHub here).
         functions = {

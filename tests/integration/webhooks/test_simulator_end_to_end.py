@@ -1,0 +1,82 @@
+"""End to end: the simulator's webhooks posted into prwatch, read back equal to its truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from prwatch.github.auth import AppCredentials
+from prwatch.github.client import GitHubClient
+from prwatch.sim.app import create_simulator
+from prwatch.sim.config import SimConfig
+from prwatch.store import DeliveryStatus
+from tests.integration.webhooks.harness import webhook_env
+
+SIM_URL = "http://sim.test"
+
+
+async def no_wait(seconds: float) -> None:
+    return None
+
+
+def expected_pull(pr: dict[str, Any]) -> dict[str, Any]:
+    keys = ("number", "state", "draft", "merged", "title", "labels", "head_sha", "head_ref")
+    keys += ("base_ref", "author", "created_at", "updated_at", "closed_at", "merged_at")
+    return {key: pr[key] for key in keys}
+
+
+async def test_simulated_activity_reads_back_as_the_simulators_truth(database_url: str) -> None:
+    config = SimConfig(hook_url="http://prwatch.test/webhooks", webhook_duplicate_rate=0.3)
+    sim = create_simulator(config)
+    github = GitHubClient(
+        AppCredentials(sim.config.app_id, sim.private_key_pem),
+        base_url=SIM_URL,
+        transport=httpx.ASGITransport(app=sim.app),
+        sleep=no_wait,
+    )
+    async with webhook_env(database_url, secrets=(config.webhook_secret,), github=github) as env:
+        sim.webhooks.transport = httpx.ASGITransport(app=env.app)  # the hook posts into prwatch
+        world = sim.world
+        installation = world.create_installation("octo-org")
+        repo = world.create_repository("octo-org", "widgets", installation_id=installation.id)
+        first = world.open_pull_request(repo.id, title="Add widgets")
+        second = world.open_pull_request(repo.id, title="Fork fix", fork_owner="outsider")
+        world.add_label(repo.id, first.number, "enhancement")
+        suite = world.create_check_suite(repo.id, first.head_sha, names=("lint", "test"))
+        world.push(repo.id, first.number)
+        pushed = world.pull_request(repo.id, first.number)
+        new_suite = world.create_check_suite(repo.id, pushed.head_sha, names=("lint", "test"))
+        for run in new_suite.runs:
+            world.update_check_run(run.id, status="completed", conclusion="success")
+        fork_suite = world.create_check_suite(repo.id, second.head_sha, names=("build",))
+        world.update_check_run(fork_suite.runs[0].id, status="completed", conclusion="failure")
+        world.merge_pull_request(repo.id, first.number)
+        assert suite.runs  # the first head's suite stays queued, behind the push
+
+        await sim.webhooks.drain()
+        await env.queue.drain()
+
+        truth = world.truth()
+        pulls = [pr for pr in truth["pull_requests"] if pr["repository_id"] == repo.id]
+        full_name = repo.full_name
+        for pr in pulls:
+            got = await env.pull(pr["number"], full_name)
+            assert {k: v for k, v in got.items() if k != "check_runs"} == expected_pull(pr)
+            latest = world.check_runs_for_sha(repo.id, pr["head_sha"], latest=True)
+            truth_runs = {run["id"]: run for run in truth["check_runs"]}
+            want = sorted(
+                (
+                    {
+                        key: truth_runs[run.id][key]
+                        for key in ("id", "name", "status", "conclusion", "started_at")
+                    }
+                    | {"completed_at": truth_runs[run.id]["completed_at"]}
+                    for run in latest
+                ),
+                key=lambda run: (run["name"], run["id"]),
+            )
+            assert got["check_runs"] == want, pr["number"]
+        counts = await env.counts()
+        assert counts[DeliveryStatus.FAILED] == counts[DeliveryStatus.PENDING] == 0
+    await github.aclose()
