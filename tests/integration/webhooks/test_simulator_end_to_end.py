@@ -8,6 +8,7 @@ import httpx
 
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
+from prwatch.sim import payloads
 from prwatch.sim.app import create_simulator
 from prwatch.sim.config import SimConfig
 from prwatch.store import DeliveryStatus
@@ -79,4 +80,41 @@ async def test_simulated_activity_reads_back_as_the_simulators_truth(database_ur
             assert got["check_runs"] == want, pr["number"]
         counts = await env.counts()
         assert counts[DeliveryStatus.FAILED] == counts[DeliveryStatus.PENDING] == 0
+    await github.aclose()
+
+
+async def test_a_completed_suite_whose_runs_were_missed_is_read_with_one_request(
+    database_url: str,
+) -> None:
+    config = SimConfig(hook_url="http://prwatch.test/webhooks")
+    sim = create_simulator(config)
+    github = GitHubClient(
+        AppCredentials(sim.config.app_id, sim.private_key_pem),
+        base_url=SIM_URL,
+        transport=httpx.ASGITransport(app=sim.app),
+        sleep=no_wait,
+    )
+    async with webhook_env(database_url, secrets=(config.webhook_secret,), github=github) as env:
+        sim.webhooks.transport = httpx.ASGITransport(app=env.app)
+        world = sim.world
+        installation = world.create_installation("octo-org")
+        repo = world.create_repository("octo-org", "widgets", installation_id=installation.id)
+        pr = world.open_pull_request(repo.id, title="Add widgets")
+        await sim.webhooks.drain()
+        await env.queue.drain()
+        world.unsubscribe(sim.webhooks.on_event)  # the check_run deliveries get lost
+        suite = world.create_check_suite(repo.id, pr.head_sha, names=("lint", "test"))
+        for run in suite.runs:
+            world.update_check_run(run.id, status="completed", conclusion="success")
+        world.subscribe(sim.webhooks.on_event)
+        assert (await env.pull(pr.number, repo.full_name))["check_runs"] == []
+
+        completed = payloads.check_suite(world, suite, "completed")
+        await env.deliver("check_suite", completed, secret=config.webhook_secret)
+        runs = (await env.pull(pr.number, repo.full_name))["check_runs"]
+        assert sorted(run["id"] for run in runs) == sorted(run.id for run in suite.runs)
+        assert {run["conclusion"] for run in runs} == {"success"}
+        route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
+        requests = github.stats.snapshot().requests
+        assert sum(n for (name, _), n in requests.items() if name == route) == 1
     await github.aclose()
