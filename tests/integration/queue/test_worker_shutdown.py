@@ -18,7 +18,9 @@ async def test_jobs_cancelled_by_sigterm_run_again_elsewhere_and_apply_once(
     async with queue_env(postgres_url, redis_url, repos=6, latency_ms=150) as env:
         planner = await env.context()
         assert await planner.queue.enqueue(SWEEP, job_id="sweep-test")
-        first = await env.worker(max_jobs=2)
+        # A job whose worker died mid-start stays marked in progress until its timeout and margin.
+        timing = {"job_timeout_seconds": 5.0, "in_progress_margin_seconds": 1.0}
+        first = await env.worker(max_jobs=2, **timing)
         running = asyncio.create_task(first.async_run())
         # Wait until the sweep is planned and repositories are being swept, then stop the
         # worker as SIGTERM does: its running jobs are cancelled mid-way.
@@ -31,7 +33,7 @@ async def test_jobs_cancelled_by_sigterm_run_again_elsewhere_and_apply_once(
         await asyncio.gather(running, return_exceptions=True)
         assert first.jobs_retried >= 1  # cancelled, left in the queue
 
-        second = await env.worker(max_jobs=4)
+        second = await env.worker(max_jobs=4, **timing)
         await asyncio.wait_for(second.async_run(), 30)
         assert second.jobs_failed == 0
 
