@@ -31,7 +31,9 @@ async def test_jobs_cancelled_by_sigterm_run_again_elsewhere_and_apply_once(
         assert first.job_tasks, "a repository job should be running"
         first.handle_sig(signal.SIGTERM)
         await asyncio.gather(running, return_exceptions=True)
-        assert first.jobs_retried >= 1  # cancelled, left in the queue
+        # Cancelled jobs stay in the queue (arq counts them as retried only when the cancel
+        # reached the job itself, so count what the first worker did not finish instead).
+        assert first.jobs_complete < 7
 
         second = await env.worker(max_jobs=4, **timing)
         await asyncio.wait_for(second.async_run(), 30)
