@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## run prwatch on its embedded default (SQLite, in-process queue) against the simulator
-	$(BIN)/prwatch demo
+run: $(STAMP)  ## run prwatch on its embedded default (SQLite, in-process queue, no servers)
+	$(BIN)/prwatch serve
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/pytest -q
