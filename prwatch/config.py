@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     sweep_full_listing_interval_seconds: float = Field(
         86400, gt=0, description="How often a repository's PRs are listed in full"
     )
+    delivery_claim_timeout_seconds: float = Field(
+        600,
+        gt=0,
+        description="A delivery claimed this long ago by a job that never finished (its worker "
+        "died) may be claimed again; keep it above the longest a delivery job may run",
+    )
     github_request_timeout_seconds: float = Field(
         10, gt=0, description="Timeout of one GitHub request (GitHub itself cuts at 10 s)"
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 
 from prwatch.events.activity import plan_check_run, plan_check_suite, plan_pull_request
 from prwatch.events.envelope import decode_payload
@@ -37,6 +38,7 @@ from prwatch.store import (
     StoredDelivery,
     UnknownDelivery,
 )
+from prwatch.store.deliveries import DEFAULT_CLAIM_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,15 @@ PLANNERS: Mapping[str, Planner] = {
 MAX_ERROR_LENGTH = 1_000
 
 
-async def process_delivery(context: EventContext, guid: str) -> None:
-    """The PROCESS_DELIVERY job. Raises only RetryableJobError (see the module docstring)."""
+async def process_delivery(
+    context: EventContext, guid: str, *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
+) -> None:
+    """The PROCESS_DELIVERY job. Raises only RetryableJobError (see the module docstring).
+    ``claim_timeout``: how long another job's claim on this delivery holds before the job
+    presumes that claimant dead and claims the delivery itself."""
     where = {"delivery_id": guid}
     try:
-        claimed = await _claim(context.store, guid)
+        claimed = await _claim(context.store, guid, claim_timeout)
     except UnknownDelivery:
         log.error("delivery job for an unknown delivery", extra=where)
         return
@@ -91,10 +97,12 @@ async def process_delivery(context: EventContext, guid: str) -> None:
             log.warning("could not queue a follow-up job", extra=where | {"job": follow_up.job})
 
 
-async def _claim(store: Store, guid: str) -> tuple[StoredDelivery, RepositoryRecord | None] | None:
+async def _claim(
+    store: Store, guid: str, claim_timeout: timedelta
+) -> tuple[StoredDelivery, RepositoryRecord | None] | None:
     """Claim the delivery and read its repository, in one short transaction."""
     async with store.transaction() as tx:
-        stored = await tx.claim_delivery(guid)
+        stored = await tx.claim_delivery(guid, claim_timeout=claim_timeout)
         if stored is None:
             return None
         repository = (

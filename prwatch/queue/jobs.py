@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from prwatch.ledger.check import check_delivery_ledger
@@ -51,10 +52,9 @@ async def process_delivery_job(context: ProcessContext, *args: str | int) -> Non
     # The webhook side's module; imported when first used so that the queue does not depend on
     # the events package at import.
     processing = importlib.import_module("prwatch.events.processing")
-    process = cast(
-        Callable[["ProcessContext", str], Awaitable[object]], processing.process_delivery
-    )
-    await process(context, str(guid))
+    process = cast(Callable[..., Awaitable[object]], processing.process_delivery)
+    claim_timeout = timedelta(seconds=context.settings.delivery_claim_timeout_seconds)
+    await process(context, str(guid), claim_timeout=claim_timeout)
 
 
 async def sweep_job(context: ProcessContext, *args: str | int) -> None:
