@@ -1,0 +1,161 @@
+"""Correctness of a sweep against the simulator's truth.
+
+A *view* maps each watched entity to its fields, the same way for the simulator's truth and
+for the store: ("repo", id) → full name, ("pr", repository id, number) → the PR's fields,
+("run", id) → the latest check runs (per suite and name) of open PRs' head commits.
+Expected changes are the keys whose value differs between the truth before and after a
+scenario; detected changes are the keys the sweep wrote to the change log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from prwatch.store.schema import changes, check_runs, pull_requests, repositories
+
+View = dict[tuple[Hashable, ...], Any]
+
+PR_FIELDS = (
+    "github_id", "node_id", "state", "draft", "merged", "merged_at", "closed_at", "title",
+    "author", "labels", "head_sha", "head_ref", "base_sha", "base_ref", "created_at",
+    "updated_at",
+)  # fmt: skip
+RUN_FIELDS = (
+    "repository_id", "head_sha", "name", "status", "conclusion", "started_at", "completed_at",
+    "app_slug", "check_suite_id",
+)  # fmt: skip
+
+
+def truth_view(truth: dict[str, Any]) -> View:
+    live_installations = {
+        inst["id"]
+        for inst in truth["installations"]
+        if not inst["deleted"] and not inst["suspended"]
+    }
+    watched = {
+        repo["id"]: repo["full_name"]
+        for repo in truth["repositories"]
+        if not repo["deleted"] and repo["installation_id"] in live_installations
+    }
+    view: View = {("repo", repo_id): name for repo_id, name in watched.items()}
+    open_heads: set[tuple[int, str]] = set()
+    for pr in truth["pull_requests"]:
+        if pr["repository_id"] not in watched:
+            continue
+        view[("pr", pr["repository_id"], pr["number"])] = tuple(pr[f] for f in PR_FIELDS)
+        if pr["state"] == "open":
+            open_heads.add((pr["repository_id"], pr["head_sha"]))
+    latest: dict[tuple[int, str], dict[str, Any]] = {}
+    for run in truth["check_runs"]:
+        if (run["repository_id"], run["head_sha"]) not in open_heads:
+            continue
+        key = (run["check_suite_id"], run["name"])
+        if key not in latest or run["id"] > latest[key]["id"]:
+            latest[key] = run
+    for run in latest.values():
+        view[("run", run["id"])] = tuple(run[f] for f in RUN_FIELDS)
+    return view
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+async def store_view(engine: AsyncEngine, truth: View) -> View:
+    """The store's view, restricted to check runs the truth names (older runs may be kept)."""
+    view: View = {}
+    async with engine.connect() as conn:
+        for row in await conn.execute(
+            select(repositories.c.id, repositories.c.full_name).where(
+                repositories.c.removed_at.is_(None)
+            )
+        ):
+            view[("repo", row.id)] = row.full_name
+        result = await conn.execute(
+            select(pull_requests).where(pull_requests.c.removed_at.is_(None))
+        )
+        for row in result.mappings():
+            fields = tuple(sorted(row[f]) if f == "labels" else _iso(row[f]) for f in PR_FIELDS)
+            view[("pr", row["repository_id"], row["number"])] = fields
+        wanted = {key[1] for key in truth if key[0] == "run"}
+        for row in (await conn.execute(select(check_runs))).mappings():
+            if row["id"] in wanted:
+                view[("run", row["id"])] = tuple(_iso(row[f]) for f in RUN_FIELDS)
+    return view
+
+
+def changed_keys(before: View, after: View) -> set[tuple[Hashable, ...]]:
+    """Entities that appeared, changed or left the watched set (check runs that merely
+    stopped being current are not changes)."""
+    keys = {key for key, value in after.items() if before.get(key) != value}
+    keys |= {key for key in before if key not in after and key[0] != "run"}
+    # A repository that left takes its PRs with it: one change, the repository's removal.
+    return {key for key in keys if not (key[0] == "pr" and ("repo", key[1]) not in after)}
+
+
+async def change_cursor(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.coalesce(func.max(changes.c.id), 0)))).scalar())
+
+
+async def logged_keys(engine: AsyncEngine, after_id: int) -> tuple[set[tuple[Hashable, ...]], int]:
+    """Entities named by change-log rows after the cursor, and the number of rows."""
+    keys: set[tuple[Hashable, ...]] = set()
+    rows = 0
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(
+                changes.c.kind, changes.c.repository_id, changes.c.pr_number, changes.c.check_run_id
+            ).where(changes.c.id > after_id)
+        )
+        for row in result:
+            rows += 1
+            if row.check_run_id is not None:
+                keys.add(("run", row.check_run_id))
+            elif row.pr_number is not None:
+                keys.add(("pr", row.repository_id, row.pr_number))
+            elif row.kind.startswith("repository_"):
+                keys.add(("repo", row.repository_id))
+    return keys, rows
+
+
+async def rows_synced_since(engine: AsyncEngine, since: datetime) -> dict[str, int]:
+    """PR and check-run rows the sweep upserted (their last_synced_at moved)."""
+    async with engine.connect() as conn:
+        prs = await conn.execute(
+            select(func.count()).where(pull_requests.c.last_synced_at >= since)
+        )
+        runs = await conn.execute(select(func.count()).where(check_runs.c.last_synced_at >= since))
+        return {"pull_requests": int(prs.scalar() or 0), "check_runs": int(runs.scalar() or 0)}
+
+
+def judge(
+    expected: set[tuple[Hashable, ...]],
+    detected: set[tuple[Hashable, ...]],
+    truth: View,
+    stored: View,
+) -> dict[str, Any]:
+    mismatched = sorted(
+        str(key) for key in set(truth) | set(stored) if truth.get(key) != stored.get(key)
+    )
+    found = expected & detected
+    invented = detected - expected
+    return {
+        "expected_changes": len(expected),
+        "found": len(found),
+        "missed": len(expected - detected),
+        "invented": len(invented),
+        "invented_examples": sorted(str(k) for k in invented)[:5],
+        "missed_examples": sorted(str(k) for k in expected - detected)[:5],
+        "store_mismatches": len(mismatched),
+        "mismatch_examples": mismatched[:5],
+    }
