@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## run prwatch on its embedded default (SQLite, in-process queue, no servers)
-	$(BIN)/prwatch serve
+run: $(STAMP)  ## the demo: prwatch against a simulated GitHub, live activity, a status page
+	$(BIN)/prwatch demo
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/pytest -q
@@ -24,6 +24,9 @@ lint: $(STAMP)  ## the quality gates CI runs besides the tests
 	$(BIN)/mypy --strict prwatch
 
 check: lint test
+
+bench: $(STAMP)  ## benchmarks: sweeps, webhooks and the peer against the simulator (ARGS=--quick)
+	$(BIN)/python -m bench.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache prwatch.db*
