@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
 
-from prwatch.domain.models import ChangeKind, FieldValue, Source
+from prwatch.domain.models import ChangeKind, Source
 from prwatch.store import Store, StoredChange
+from prwatch.web.pages import show_value
 
 PAGE = 500
 
@@ -33,19 +34,6 @@ KIND_STYLES: dict[ChangeKind, str] = {
 }
 CONCLUSION_STYLES = {"success": "green", "failure": "red", "cancelled": "yellow"}
 SOURCE_STYLES = {Source.WEBHOOK: "cyan", Source.SWEEP: "magenta"}
-
-
-def show_value(value: FieldValue) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(str(item) for item in value) + "]"
-    text = str(value)
-    if len(text) == 40 and all(c in "0123456789abcdef" for c in text):
-        return text[:7]  # a commit SHA
-    return text
 
 
 def describe(change: StoredChange, repository_names: dict[int, str]) -> str:

@@ -21,6 +21,7 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
 from prwatch.queue.scheduler import run_periodic
 from prwatch.web.api import API_ROUTES
+from prwatch.web.pages import PAGE_ROUTES
 from prwatch.web.webhooks import receive_webhook
 
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
         Route("/healthz", healthz),
         Route("/webhooks", receive_webhook, methods=["POST"]),
         *API_ROUTES,
+        *PAGE_ROUTES,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     if context is not None:
