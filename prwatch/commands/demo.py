@@ -16,7 +16,10 @@ def register(commands: Any) -> None:
         help="run prwatch against a simulated GitHub with live activity (no setup needed)",
     )
     parser.add_argument(
-        "--duration", type=float, default=60.0, help="seconds of activity and recovery (60)"
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds of activity (default 60, then stay up); given: exit after the summary",
     )
     parser.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="prwatch's port (8000; 0: any)")
@@ -45,10 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from prwatch.demo.run import DemoOptions, run_demo
     from prwatch.demo.servers import PortUnavailable
 
-    duration_given = any(arg.startswith("--duration") for arg in sys.argv[1:])
     try:
         options = DemoOptions(
-            duration=args.duration,
+            duration=60.0 if args.duration is None else args.duration,
             host=args.host,
             port=args.port,
             sim_port=args.sim_port,
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             drop_rate=args.drop_rate,
             seed=args.seed,
             data_dir=args.data_dir,
-            stay_up=not (args.exit or duration_given),
+            stay_up=not (args.exit or args.duration is not None),
         )
     except ValueError as problem:
         print(f"prwatch demo: {problem}", file=sys.stderr)
