@@ -249,8 +249,20 @@ def differences(
             prwatch_url, names[key[0]], pr["number"], with_runs="check_runs" in want
         )
         if got != want:
-            found.append(f"{names[key[0]]}#{pr['number']}: got {got}, want {want}")
+            found.append(f"{names[key[0]]}#{pr['number']}: {describe(got, want)}")
     return found
+
+
+def describe(got: Any, want: dict[str, Any]) -> str:
+    """Only the fields that differ."""
+    if not isinstance(got, dict):
+        return f"answered {got}"
+    keys = sorted(set(got) | set(want))
+    return "; ".join(
+        f"{key}: got {got.get(key)!r}, want {want.get(key)!r}"
+        for key in keys
+        if got.get(key) != want.get(key)
+    )
 
 
 def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.1) -> None:
@@ -260,3 +272,13 @@ def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.1) -
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def settle(prwatch_url: str, sim: SimProcess, timeout: float) -> list[str]:
+    """Poll until the read API equals the truth; the differences left when time ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = differences(prwatch_url, sim.truth())
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
