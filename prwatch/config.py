@@ -80,7 +80,6 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `prwatch serve` listens on")
     port: int = Field(8000, ge=0, le=65535, description="Port `prwatch serve` listens on")
-    log_format: str = Field("auto", description="auto | json | console")
 
     @field_validator("database_url")
     @classmethod
@@ -116,13 +115,6 @@ class Settings(BaseSettings):
     def _split_secrets(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("log_format")
-    @classmethod
-    def _log_format(cls, value: str) -> str:
-        if value not in ("auto", "json", "console"):
-            raise ValueError("must be one of auto, json, console")
         return value
 
     @field_validator("private_key_path")
