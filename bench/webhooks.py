@@ -88,6 +88,26 @@ async def _processed(database_url: str, guids: set[str], wait_seconds: float) ->
         await engine.dispose()
 
 
+def _unused_app_credentials(workdir: Path) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = workdir / "app.private-key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return {
+        "PRWATCH_APP_ID": "1",
+        "PRWATCH_PRIVATE_KEY_PATH": str(path),
+        "PRWATCH_GITHUB_API_URL": "http://127.0.0.1:9",  # nothing listens: no call leaves
+    }
+
+
 def _pct(values: list[float], q: int) -> float:
     if not values:
         return float("nan")
@@ -110,6 +130,8 @@ def measure(mode: str, workdir: Path, *, count: int, concurrency: int) -> dict[s
         "PRWATCH_SWEEP_INTERVAL_SECONDS": "86400",
         "PRWATCH_LOG_FORMAT": "json",
     }
+    # A worker refuses to start without App credentials; these deliveries never call GitHub.
+    env |= _unused_app_credentials(workdir)
     processes = []
     if mode != "embedded":
         redis.Redis.from_url(REDIS_URL).flushdb()
