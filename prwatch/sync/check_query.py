@@ -6,7 +6,9 @@ without touching the PR's `updated_at`. REST needs one request per head commit
 free 304s they count toward the secondary limit of 900 requests per minute per route (11
 minutes). One GraphQL query reads the rollup of up to 100 commits through aliased
 `object(oid:)` lookups; `object` is not a connection, so the cost is one `contexts(first: 100)`
-connection per commit: 100 commits cost 1 point.
+connection per commit: 100 commits cost 1 point. GitHub divides the connections' requests by
+100 and *rounds*, with a minimum of 1, so up to 149 commits still cost 1 point: that is the
+batch size.
 https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 from prwatch.domain.models import CheckRunSnapshot
 from prwatch.github.payloads import check_run_from_graphql
 
-COMMITS_PER_QUERY = 100
+COMMITS_PER_QUERY = 149  # round(149 / 100) = 1 point
 CONTEXTS_PER_COMMIT = 100
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
