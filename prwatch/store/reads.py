@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 
 from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot
@@ -12,6 +14,18 @@ from prwatch.store.rows import change_from_row, check_run_from_row, pull_request
 from prwatch.store.schema import changes, check_runs, pull_requests, repositories
 
 PR_STATE_FILTERS = ("open", "closed", "all")
+
+
+def latest_check_runs(runs: Iterable[CheckRunSnapshot]) -> list[CheckRunSnapshot]:
+    """The newest run (highest id) of each (check suite, name), ordered by name then id."""
+    newest: dict[tuple[int | None, str], CheckRunSnapshot] = {}
+    for run in runs:
+        key = (run.check_suite_id, run.name)
+        if key not in newest or run.id > newest[key].id:
+            newest[key] = run
+    return sorted(newest.values(), key=lambda run: (run.name, run.id))
+
+
 MAX_CHANGES_PAGE = 10_000
 
 
@@ -44,8 +58,12 @@ class ReadOperations(TransactionBase):
     async def get_pull_request(
         self, full_name: str, number: int
     ) -> tuple[PullRequestSnapshot, list[CheckRunSnapshot]] | None:
-        """A pull request with the check runs of its current head commit (by name, then id),
-        or None when the repository or the pull request is not known (or is tombstoned)."""
+        """A pull request with the check runs of its current head commit, or None when the
+        repository or the pull request is not known (or is tombstoned).
+
+        Like GitHub's default (`filter=latest`), a re-run replaces the run it re-ran: only the
+        newest run of each name within a check suite is shown, ordered by name.
+        """
         repository_id = await self._repository_id_by_name(full_name)
         if repository_id is None:
             return None
@@ -68,7 +86,7 @@ class ReadOperations(TransactionBase):
             )
             .order_by(check_runs.c.name, check_runs.c.id)
         )
-        return pull_request, [check_run_from_row(run) for run in runs]
+        return pull_request, latest_check_runs(check_run_from_row(run) for run in runs)
 
     async def pull_request_counts(self) -> dict[str, int]:
         """How many (not tombstoned) pull requests are stored in each state."""

@@ -44,7 +44,11 @@ async def test_a_pull_request_comes_with_its_head_commits_check_runs(store: Stor
         assert await tx.get_pull_request("octo-org/widgets", 7) is None
         assert await tx.get_pull_request("nobody/nothing", 7) is None
 
-    runs = (make_run(id=2, name="test"), make_run(id=1, name="lint"), make_run(id=3, name="lint"))
+    runs = (
+        make_run(id=2, name="test"),
+        make_run(id=1, name="lint"),
+        make_run(id=3, name="lint", check_suite_id=78),  # another app's lint
+    )
     await write(store, ChangeSet(pull_requests=(make_pr(head_sha=SHA_A),), check_runs=runs))
     async with store.transaction() as tx:
         found = await tx.get_pull_request("octo-org/widgets", 7)
@@ -58,6 +62,19 @@ async def test_a_pull_request_comes_with_its_head_commits_check_runs(store: Stor
     async with store.transaction() as tx:
         found = await tx.get_pull_request("octo-org/widgets", 7)
     assert found is not None and found[1] == [early]
+
+
+async def test_a_re_run_replaces_the_run_it_re_ran(store: Store) -> None:
+    await seed_repository(store)
+    first = make_run(id=1, name="test", status="completed", conclusion="failure")
+    await write(store, ChangeSet(pull_requests=(make_pr(),), check_runs=(first,)))
+    rerun = make_run(id=2, name="test", status="queued")  # same suite and name, a new id
+    await write(store, ChangeSet(check_runs=(rerun,)))
+    async with store.transaction() as tx:
+        found = await tx.get_pull_request("octo-org/widgets", 7)
+        stored = await tx.load_check_runs(REPOSITORY_ID)
+    assert found is not None and found[1] == [rerun]  # as GitHub's filter=latest shows it
+    assert sorted(stored) == [1, 2]  # the re-run one stays stored: nothing is deleted
 
 
 async def test_check_runs_of_another_repository_do_not_leak(store: Store) -> None:
