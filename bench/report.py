@@ -100,7 +100,9 @@ def webhook_rows(results: list[dict[str, Any]]) -> list[str]:
         rows.append(
             f"| webhooks ({w['mode']}) | **{w['acked_per_second']:.0f} deliveries/s** acked · "
             f"ack p50 {w['ack_p50_ms']:.1f} ms / p99 {w['ack_p99_ms']:.1f} ms · delivery → "
-            f"committed change p99 {w['e2e_p99_ms']:.0f} ms · lost {w['lost']} of {w['sent']} "
+            f"committed change p99 {w['e2e_p99_ms']:.0f} ms · "
+            f"not committed 120 s after the load ended "
+            f"(lost or backlog): {w['lost']} of {w['sent']} "
             f"({w['payload_bytes_mean']:.0f} B payloads, {w['concurrency']} connections) | — | — | "
             f"≥ 500/s, ack p99 ≤ 50 ms, e2e p99 ≤ 1 s: {'met' if met else '**missed**'} | — |"
         )
