@@ -26,6 +26,7 @@ lint: $(STAMP)  ## the quality gates CI runs besides the tests
 check: lint test
 
 bench: $(STAMP)  ## benchmarks: sweeps, webhooks and the peer against the simulator (ARGS=--quick)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run $(ARGS)
 
 clean:
