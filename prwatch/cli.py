@@ -26,11 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"prwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from prwatch.commands import config, db, demo, serve, sim, sweep, worker
+    from prwatch.commands import config, db, demo, register, serve, sim, sweep, worker
 
     config.register(commands)
     db.register(commands)
     demo.register(commands)
+    register.register(commands)
     serve.register(commands)
     sim.register(commands)
     sweep.register(commands)

@@ -1,0 +1,1 @@
+"""Registering the GitHub App from its manifest (``prwatch register``)."""
