@@ -6,6 +6,8 @@ Built once by ``create_context`` and closed by ``aclose``; nothing of it exists 
 from __future__ import annotations
 
 import importlib
+import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,6 +17,8 @@ from prwatch.config import Settings
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
 from prwatch.github.limits import ClientLimits
+from prwatch.observability.metrics import Metrics, bind_metrics
+from prwatch.observability.recording import ErrorCounter, MeteredRequestStats, time_transactions
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import JobQueue
 from prwatch.store import Store, create_engine
@@ -28,15 +32,31 @@ class ProcessContext:
     store: Store
     queue: JobQueue  # InProcessQueue when embedded (no Redis URL), else the arq queue
     _github: GitHubClient | None = field(default=None, repr=False)
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
+    started_monotonic: float = field(default_factory=time.monotonic, repr=False)
+    _error_counter: ErrorCounter | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Metrics are wired where the context is built, never at import (see Metrics).
+        time_transactions(self.engine, self.metrics)
+        if isinstance(self.queue, InProcessQueue):
+            self.queue.job_observer = self.metrics.observe_job
+        if self._github is not None:
+            meter_github_client(self._github, self.metrics)
+        self._error_counter = ErrorCounter(self.metrics)
+        logging.getLogger("prwatch").addHandler(self._error_counter)
+        bind_metrics(self.metrics)  # tasks started from here on (queue workers) inherit it
 
     @property
     def github(self) -> GitHubClient:
         """The GitHub client, built on first use (commands that never call GitHub need no key)."""
         if self._github is None:
-            self._github = create_github_client(self.settings)
+            self._github = meter_github_client(create_github_client(self.settings), self.metrics)
         return self._github
 
     async def aclose(self) -> None:
+        if self._error_counter is not None:
+            logging.getLogger("prwatch").removeHandler(self._error_counter)
         await self.queue.aclose()  # first: running jobs still need the engine and the client
         if self._github is not None:
             await self._github.aclose()
@@ -69,6 +89,14 @@ def create_github_client(settings: Settings, **overrides: object) -> GitHubClien
         limits=client_limits(settings),
         **overrides,  # type: ignore[arg-type]
     )
+
+
+def meter_github_client(client: GitHubClient, metrics: Metrics) -> GitHubClient:
+    """Count the client's requests, conditional hits and rate-limit readings in `metrics`."""
+    if not isinstance(client.stats, MeteredRequestStats):
+        client.stats = MeteredRequestStats(metrics)
+    client.on_response = metrics.observe_api_response
+    return client
 
 
 def client_limits(settings: Settings) -> ClientLimits:

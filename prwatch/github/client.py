@@ -51,7 +51,7 @@ from prwatch.github.errors import (
 )
 from prwatch.github.limits import BudgetBook, ClientLimits, SlidingWindowLimiter
 from prwatch.github.port import GitHubApi, Params
-from prwatch.github.ratelimit import LimitKind
+from prwatch.github.ratelimit import LimitKind, RateLimit
 from prwatch.github.ratelimit_reading import (
     budget_of,
     graphql_limit_delay,
@@ -85,6 +85,19 @@ class _BudgetRule:
     spend_reserve: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ResponseSeen:
+    """One answer the request loop saw, for an observer (metrics): whether it answered a
+    conditional request, and the installation's rate-limit points left if GitHub said."""
+
+    route: str
+    status: int
+    conditional: bool
+    installation_id: int | None = None
+    resource: str | None = None
+    remaining: int | None = None
+
+
 class GitHubClient:
     """GitHub's REST and GraphQL APIs as a GitHub App. Use ``async with`` or call ``aclose``."""
 
@@ -109,6 +122,7 @@ class GitHubClient:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.limits = limits or ClientLimits()
         self.stats = RequestStats()
+        self.on_response: Callable[[ResponseSeen], None] | None = None  # e.g. metrics
         self._base = httpx.URL(base_url.rstrip("/") + "/")
         self._clock = clock
         self._sleep = sleep
@@ -342,6 +356,8 @@ class GitHubClient:
                 resource = raw.headers.get("x-ratelimit-resource") or budget.resource
                 self._budgets.record(budget.installation_id, resource, budget_of(rate))
             status = raw.status_code
+            if self.on_response is not None:
+                self.on_response(_seen(route, status, "If-None-Match" in headers, budget, rate))
             if status == 401:
                 if reauthorized:
                     raise AuthenticationFailed(
@@ -460,6 +476,16 @@ class GitHubClient:
             redirected_from=redirected_from,
             token_fingerprint=auth.fingerprint,
         )
+
+
+def _seen(
+    route: str, status: int, conditional: bool, budget: _BudgetRule | None, rate: RateLimit | None
+) -> ResponseSeen:
+    if budget is None or rate is None:
+        return ResponseSeen(route, status, conditional)
+    return ResponseSeen(
+        route, status, conditional, budget.installation_id, rate.resource, rate.remaining
+    )
 
 
 def _implements_port(client: GitHubClient) -> GitHubApi:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -75,6 +76,8 @@ class InProcessQueue:
         self._functions: Mapping[str, JobRunner] | None = None
         self._context: Any = None
         self._closed = False
+        # Told of every run: (job, seconds it ran, outcome ok/retry/failed). For metrics.
+        self.job_observer: Callable[[str, float, str], None] | None = None
 
     @property
     def started(self) -> bool:
@@ -207,15 +210,19 @@ class InProcessQueue:
         function = self._functions.get(entry.name)
         entry.tries += 1
         context = {"job": entry.name, "job_id": entry.job_id, "try": entry.tries}
+        started = time.perf_counter()
         try:
             if function is None:
                 raise LookupError(f"no function for job {entry.name!r}")
             await function(self._context, *entry.args)
+            self._observe(entry, started, "ok")
         except asyncio.CancelledError:
             self._finish(entry)
             raise
         except Exception as error:  # a job boundary: retry what is transient, log the rest
-            if is_retryable(error) and entry.tries < self._max_tries and not self._closed:
+            retrying = is_retryable(error) and entry.tries < self._max_tries and not self._closed
+            self._observe(entry, started, "retry" if retrying else "failed")
+            if retrying:
                 delay = min(self._max_backoff, self._backoff * 2 ** (entry.tries - 1))
                 delay = max(delay, min(retry_after(error) or 0.0, self._max_backoff))
                 log.warning(
@@ -225,6 +232,10 @@ class InProcessQueue:
                 return
             log.error("job failed", exc_info=error, extra=context)
         self._finish(entry)
+
+    def _observe(self, entry: _Job, started: float, outcome: str) -> None:
+        if self.job_observer is not None:
+            self.job_observer(entry.name, time.perf_counter() - started, outcome)
 
     def _finish(self, entry: _Job) -> None:
         self._active.discard(entry.job_id)

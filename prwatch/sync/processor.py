@@ -17,6 +17,7 @@ from typing import Protocol
 
 from prwatch.domain.models import InstallationSnapshot
 from prwatch.github.stats import RequestStats, StatsSnapshot
+from prwatch.observability.metrics import current_metrics
 from prwatch.store.records import RepositoryRecord, SweepResult, SweepStatus
 from prwatch.store.store import Store
 from prwatch.sync.check_discovery import CheckApi
@@ -123,7 +124,12 @@ async def sweep_repositories(
     async def one(repository: RepositoryRecord) -> RepositoryOutcome:
         nonlocal done
         async with limit:
+            started = time.monotonic()
             outcome = await sweep_repository(store, api, repository, options=options, now=now)
+            if (metrics := current_metrics()) is not None:
+                metrics.observe_repository_sweep(
+                    repository.full_name, time.monotonic() - started, ok=outcome.ok
+                )
         done += 1
         if progress is not None:
             progress(outcome, done, len(repositories))

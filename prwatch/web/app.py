@@ -10,8 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from prwatch.config import Settings
@@ -21,12 +19,9 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
 from prwatch.queue.scheduler import run_periodic
 from prwatch.web.api import API_ROUTES
+from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.pages import PAGE_ROUTES
 from prwatch.web.webhooks import receive_webhook
-
-
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
 
 
 def embedded_job_functions() -> Mapping[str, JobRunner]:
@@ -79,7 +74,7 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
             await owned.aclose()
 
     routes = [
-        Route("/healthz", healthz),
+        *HEALTH_ROUTES,
         Route("/webhooks", receive_webhook, methods=["POST"]),
         *API_ROUTES,
         *PAGE_ROUTES,

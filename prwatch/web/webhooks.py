@@ -8,6 +8,7 @@ https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webh
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -44,6 +45,27 @@ def error(status: int, message: str) -> JSONResponse:
 
 
 async def receive_webhook(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    response = await _receive(request)
+    metrics = request_context(request).metrics
+    metrics.ack_latency.observe(time.perf_counter() - started)
+    # Known events only as labels: the header of an unverified request is anyone's choice.
+    event = request.headers.get("x-github-event") or ""
+    label = event if event in HANDLED_EVENTS or event == "ping" else "other"
+    metrics.webhook_deliveries.labels(label, delivery_outcome(response)).inc()
+    return response
+
+
+def delivery_outcome(response: JSONResponse) -> str:
+    """accepted, duplicate, ping, or the refusal's status code."""
+    if response.status_code == 202:
+        return "accepted"
+    if response.status_code == 200:
+        return "duplicate" if b'"duplicate"' in response.body else "ping"
+    return str(response.status_code)
+
+
+async def _receive(request: Request) -> JSONResponse:
     context = request_context(request)
     secrets = context.settings.webhook_secret
     if not secrets:

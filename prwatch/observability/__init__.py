@@ -1,0 +1,1 @@
+"""Metrics, readiness and structured logs: what an operator sees of a running prwatch."""
