@@ -15,7 +15,7 @@ COPY prwatch ./prwatch
 RUN pip install . && rm -rf /app/prwatch /app/build
 
 # The App's private key is bind-mounted with its host mode (0600): give the user the host's uid
-# (docker compose passes UID) so that it can read it.
+# (docker compose passes PRWATCH_UID as UID) so that it can read it.
 ARG UID=1000
 RUN useradd --uid "${UID}" --create-home --shell /usr/sbin/nologin prwatch
 USER prwatch
