@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_logging()
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -50,6 +51,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def setup_logging() -> None:
+    """Structured, redacted logs from the start; a bad setting is reported by the command."""
+    from prwatch.config import load_settings
+    from prwatch.observability.logging import configure_logging
+
+    try:
+        settings = load_settings()
+    except ConfigError:
+        configure_logging()
+        return
+    key = settings.app_private_key() or ""
+    configure_logging(settings.log_format, secrets=(*settings.webhook_secret, key))
 
 
 if __name__ == "__main__":

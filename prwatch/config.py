@@ -8,7 +8,7 @@ bad variable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `prwatch serve` listens on")
     port: int = Field(8000, ge=0, le=65535, description="Port `prwatch serve` listens on")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="Log lines as json, readable text, or auto: text on a terminal"
+    )
 
     @field_validator("database_url")
     @classmethod

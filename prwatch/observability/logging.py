@@ -110,7 +110,8 @@ def configure_logging(
     secrets: Iterable[str] = (),
 ) -> logging.Handler:
     """Send the root logger's records to `stream` (stderr), JSON unless a terminal reads it
-    (``auto``), redacted. Replaces a handler an earlier call installed; returns the handler."""
+    (``auto``), redacted; prwatch's own from `level` up, libraries' from WARNING.
+    Replaces a handler an earlier call installed; returns the handler."""
     target = stream if stream is not None else sys.stderr
     handler = logging.StreamHandler(target)
     handler.set_name("prwatch")
@@ -121,5 +122,7 @@ def configure_logging(
         if existing.get_name() == "prwatch":
             root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(level)
+    # Libraries speak at WARNING and up (alembic, for one, logs INFO lines on import).
+    root.setLevel(max(level, logging.WARNING))
+    logging.getLogger("prwatch").setLevel(level)
     return handler
