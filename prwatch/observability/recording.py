@@ -17,7 +17,6 @@ from prwatch.store import Store
 
 log = logging.getLogger(__name__)
 
-_BEGUN_AT = "prwatch_transaction_begun_at"
 CHANGE_PAGE = 1_000
 MAX_CHANGE_PAGES_PER_SCRAPE = 20  # a first scrape of a big log catches up over several scrapes
 
@@ -37,13 +36,17 @@ class MeteredRequestStats(RequestStats):
 def time_transactions(engine: AsyncEngine, metrics: Metrics) -> None:
     """Time every transaction on `engine`, begin to commit or rollback."""
     sync_engine = engine.sync_engine
+    # Keyed by the Connection object, not kept in `connection.info`: that reaches through to
+    # the DBAPI connection, which raises on one invalidated mid-transaction (a cancelled job),
+    # and the rollback that cleans it up must never fail because of a metric.
+    begun_at: dict[int, float] = {}
 
     def begun(connection: Any) -> None:
-        connection.info[_BEGUN_AT] = time.perf_counter()
+        begun_at[id(connection)] = time.perf_counter()
 
     def ended(outcome: str) -> Any:
         def observe(connection: Any) -> None:
-            started = connection.info.pop(_BEGUN_AT, None)
+            started = begun_at.pop(id(connection), None)
             if started is not None:
                 metrics.transaction_duration.labels(outcome).observe(time.perf_counter() - started)
 
