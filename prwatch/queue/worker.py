@@ -10,6 +10,7 @@ which arq runs again — no job is half applied.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,12 +204,17 @@ def arq_job(name: str, runner: JobRunner, options: WorkerOptions) -> WorkerCorou
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
         context: ProcessContext = ctx[CONTEXT_KEY]
         job_try = int(ctx.get("job_try", 1))
+        started = time.perf_counter()
+        outcome = "failed"
         try:
             await runner(context, *args)
+            outcome = "ok"
         except Exception as error:  # the job's boundary: retry what is transient
             if not is_retryable(error):
                 log.exception("job failed", extra={"job": name, "job_args": list(args)})
                 raise
+            if job_try < options.max_tries:
+                outcome = "retry"
             if job_try >= options.max_tries:
                 log.error(
                     "job failed after its last try",
@@ -221,6 +227,8 @@ def arq_job(name: str, runner: JobRunner, options: WorkerOptions) -> WorkerCorou
                 extra={"job": name, "try": job_try, "delay": delay, "error": str(error)},
             )
             raise Retry(defer=delay) from error
+        finally:  # job latency, as the in-process queue reports it too
+            context.metrics.observe_job(name, time.perf_counter() - started, outcome)
 
     run.__name__ = run.__qualname__ = name
     job: WorkerCoroutine = run

@@ -26,6 +26,16 @@ async def test_two_workers_share_one_sweep_each_repository_once(
         assert first.jobs_failed + second.jobs_failed == 0
         assert first.jobs_retried + second.jobs_retried == 0
         assert first.jobs_complete > 0 and second.jobs_complete > 0
+        # Each worker's context timed its jobs (the job latency metric): 11 successful runs.
+        timed = sum(
+            sample.value
+            for context in env.contexts
+            for metric in context.metrics.registry.collect()
+            if metric.name == "prwatch_job_duration_seconds"
+            for sample in metric.samples
+            if sample.name.endswith("_count") and sample.labels["outcome"] == "ok"
+        )
+        assert timed == 11
         listings = env.counting.pull_listings()
         truth = env.sim.world.truth()
         names = sorted(repo["full_name"] for repo in truth["repositories"])
