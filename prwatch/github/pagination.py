@@ -1,4 +1,4 @@
-"""Paging through a listing by its ``Link: <…>; rel="next"`` header, over any ``GitHubApi``.
+"""Paging through a listing by its ``Link: <…>; rel="next"`` header, over any ``RestReader``.
 
 Callers that stop early (the sweep stops listing PRs sorted by ``updated`` at its watermark)
 simply stop iterating: no further page is fetched.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from prwatch.github.port import GitHubApi, Params
+from prwatch.github.port import Params, RestReader
 from prwatch.github.responses import ApiResponse
 
 
 async def iterate_pages(
-    api: GitHubApi,
+    api: RestReader,
     path_or_url: str,
     *,
     installation_id: int,

@@ -14,13 +14,8 @@ from prwatch.github.stats import RequestStats
 Params = Mapping[str, str | int] | None
 
 
-class GitHubApi(Protocol):
-    @property
-    def stats(self) -> RequestStats: ...
-
-    def remaining(self, installation_id: int, resource: str = "core") -> int | None: ...
-
-    def token_fingerprint(self, installation_id: int) -> str | None: ...
+class RestReader(Protocol):
+    """An installation-token GET: all that paging and most of the sweep need."""
 
     async def get(
         self,
@@ -32,6 +27,15 @@ class GitHubApi(Protocol):
         etag: str | None = None,
         spend_reserve: bool = False,
     ) -> ApiResponse: ...
+
+
+class GitHubApi(RestReader, Protocol):
+    @property
+    def stats(self) -> RequestStats: ...
+
+    def remaining(self, installation_id: int, resource: str = "core") -> int | None: ...
+
+    def token_fingerprint(self, installation_id: int) -> str | None: ...
 
     async def graphql(
         self,

@@ -11,7 +11,9 @@ from typing import Any, Protocol
 
 from prwatch.domain.models import CheckRunSnapshot
 from prwatch.github.errors import UnexpectedResponse
+from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import check_run_from_json
+from prwatch.github.port import RestReader
 from prwatch.github.responses import GraphQLResponse
 from prwatch.sync.check_query import (
     RepositoryCommits,
@@ -19,12 +21,11 @@ from prwatch.sync.check_query import (
     build_check_query,
     parse_check_rollups,
 )
-from prwatch.sync.pull_listing import RestApi
 
 CHECK_RUNS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
 
 
-class CheckApi(RestApi, Protocol):
+class CheckApi(RestReader, Protocol):
     async def graphql(
         self,
         query: str,
@@ -62,19 +63,19 @@ async def discover_check_runs(
 
 
 async def _check_runs_over_rest(
-    api: RestApi, installation_id: int, commits: RepositoryCommits, sha: str
+    api: RestReader, installation_id: int, commits: RepositoryCommits, sha: str
 ) -> list[CheckRunSnapshot]:
     runs: list[CheckRunSnapshot] = []
-    url: str | None = f"/repos/{commits.owner}/{commits.name}/commits/{sha}/check-runs"
-    params: dict[str, str | int] | None = {"per_page": 100}
-    while url is not None:
-        response = await api.get(
-            url, installation_id=installation_id, route=CHECK_RUNS_ROUTE, params=params
-        )
+    async for response in iterate_pages(
+        api,
+        f"/repos/{commits.owner}/{commits.name}/commits/{sha}/check-runs",
+        installation_id=installation_id,
+        route=CHECK_RUNS_ROUTE,
+        params={"per_page": 100},
+    ):
         if response.status != 200:
             raise UnexpectedResponse(f"{response.url} answered {response.status}")
         body = response.json()
         items: Sequence[Any] = body.get("check_runs", []) if isinstance(body, dict) else []
         runs.extend(check_run_from_json(item, commits.repository_id) for item in items)
-        url, params = response.links.get("next"), None
     return runs

@@ -62,7 +62,7 @@ class MeteredApi:
         *,
         installation_id: int,
         route: str,
-        params: dict[str, str | int] | None = None,
+        params: Mapping[str, str | int] | None = None,
         etag: str | None = None,
         spend_reserve: bool = False,
     ) -> ApiResponse:

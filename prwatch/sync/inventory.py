@@ -21,18 +21,19 @@ from prwatch.domain.models import (
     Source,
 )
 from prwatch.github.errors import UnexpectedResponse
+from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import installation_from_json, repository_from_json
+from prwatch.github.port import RestReader
 from prwatch.github.responses import ApiResponse
 from prwatch.store.records import RepositoryRecord
 from prwatch.store.store import Store, StoreTransaction
-from prwatch.sync.pull_listing import RestApi
 from prwatch.sync.repository_sweep import remove_repository, rename_repository
 
 INSTALLATIONS_ROUTE = "GET /app/installations"
 INSTALLATION_REPOSITORIES_ROUTE = "GET /installation/repositories"
 
 
-class InventoryApi(RestApi, Protocol):
+class InventoryApi(RestReader, Protocol):
     async def app_get(
         self,
         path_or_url: str,
@@ -124,31 +125,25 @@ async def _sync_repositories(
 ) -> None:
     async with store.transaction(read_only=True) as tx:
         stored_etag = await tx.get_etag(repositories_etag_key(installation_id))
-    first = await api.get(
+    first: ApiResponse | None = None
+    listed: list[RepositorySnapshot] = []
+    async for response in iterate_pages(
+        api,
         "/installation/repositories",
         installation_id=installation_id,
         route=INSTALLATION_REPOSITORIES_ROUTE,
         params={"per_page": 100},
         etag=stored_etag[0] if stored_etag else None,
-    )
-    if first.not_modified:
-        return  # the installation's repositories did not change
-    listed: list[RepositorySnapshot] = []
-    response: ApiResponse | None = first
-    while response is not None:
+    ):
+        first = first or response
+        if response.not_modified:
+            return  # the installation's repositories did not change
         body = _ok_json(response)
         repos = body.get("repositories") if isinstance(body, dict) else None
         if not isinstance(repos, list):
             raise UnexpectedResponse("GET /installation/repositories has no repositories list")
         listed.extend(repository_from_json(item, installation_id) for item in repos)
-        next_url = response.links.get("next")
-        response = (
-            None
-            if next_url is None
-            else await api.get(
-                next_url, installation_id=installation_id, route=INSTALLATION_REPOSITORIES_ROUTE
-            )
-        )
+    assert first is not None  # iterate_pages yields at least the first page
     async with store.transaction() as tx:
         await _apply_repository_listing(tx, installation_id, listed, inventory)
         if first.etag and first.token_fingerprint:

@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
 
 from prwatch.domain.models import PullRequestSnapshot
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.payloads import PayloadError, pull_request_from_json
+from prwatch.github.port import RestReader
 from prwatch.github.responses import ApiResponse
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,6 @@ PULLS_PARAMS: dict[str, str | int] = {
     "direction": "desc",
     "per_page": 100,
 }
-
-
-class RestApi(Protocol):
-    async def get(
-        self,
-        path_or_url: str,
-        *,
-        installation_id: int,
-        route: str,
-        params: dict[str, str | int] | None = None,
-        etag: str | None = None,
-        spend_reserve: bool = False,
-    ) -> ApiResponse: ...
 
 
 class ListingOutcome(StrEnum):
@@ -68,7 +55,7 @@ def pulls_etag_key(repository_id: int) -> str:
 
 
 async def list_pull_requests(
-    api: RestApi,
+    api: RestReader,
     *,
     installation_id: int,
     repository_id: int,
@@ -139,7 +126,7 @@ def _read_page(
     return reached
 
 
-async def _current_full_name(api: RestApi, installation_id: int, repository_id: int) -> str:
+async def _current_full_name(api: RestReader, installation_id: int, repository_id: int) -> str:
     # A 301 means renamed or transferred; the id never changes, so ask by id for the new name.
     response = await api.get(
         f"/repositories/{repository_id}", installation_id=installation_id, route=REPOSITORY_ROUTE
