@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from prwatch.domain.changes import pr_lifecycle
@@ -176,8 +176,8 @@ async def _remember_progress(
         if watermark is None or pr.updated_at > watermark:
             watermark = pr.updated_at
     await tx.put_sync_state(
-        SyncState(
-            repository_id=state.repository_id,
+        replace(
+            state,
             pulls_watermark=watermark,
             last_full_listing_at=now if listing.complete else state.last_full_listing_at,
             last_swept_at=now,
@@ -283,11 +283,8 @@ async def _record_failure(store: Store, repository_id: int, error: str) -> None:
         async with store.transaction() as tx:
             state = await tx.get_sync_state(repository_id) or SyncState(repository_id)
             await tx.put_sync_state(
-                SyncState(
-                    repository_id=repository_id,
-                    pulls_watermark=state.pulls_watermark,
-                    last_full_listing_at=state.last_full_listing_at,
-                    last_swept_at=state.last_swept_at,
+                replace(
+                    state,
                     last_error=error[:500],
                     consecutive_failures=state.consecutive_failures + 1,
                 )
