@@ -20,6 +20,9 @@ from prwatch.store.schema import changes, check_runs, pull_requests, repositorie
 
 View = dict[tuple[Hashable, ...], Any]
 
+REPOSITORIES_PER_READ = 50
+CHANGES_PER_READ = 100_000
+
 PR_FIELDS = (
     "github_id", "node_id", "state", "draft", "merged", "merged_at", "closed_at", "title",
     "author", "labels", "head_sha", "head_ref", "base_sha", "base_ref", "created_at",
@@ -70,27 +73,53 @@ def _iso(value: Any) -> Any:
     return value
 
 
-async def store_view(engine: AsyncEngine, truth: View) -> View:
-    """The store's view, restricted to check runs the truth names (older runs may be kept)."""
+async def store_view(engine: AsyncEngine, truth: View, *, digest: bool = False) -> View:
+    """The store's view, restricted to check runs the truth names (older runs may be kept).
+    Read a few repositories at a time, so that a million PRs never sit in memory as rows;
+    with ``digest`` each value is kept as its digest (see ``digest_value``)."""
+    keep = digest_value if digest else _same
     view: View = {}
+    wanted = {key[1] for key in truth if key[0] == "run"}
     async with engine.connect() as conn:
-        for row in await conn.execute(
-            select(repositories.c.id, repositories.c.full_name).where(
-                repositories.c.removed_at.is_(None)
-            )
-        ):
-            view[("repo", row.id)] = row.full_name
         result = await conn.execute(
-            select(pull_requests).where(pull_requests.c.removed_at.is_(None))
+            select(repositories.c.id, repositories.c.full_name, repositories.c.removed_at)
         )
-        for row in result.mappings():
-            fields = tuple(sorted(row[f]) if f == "labels" else _iso(row[f]) for f in PR_FIELDS)
-            view[("pr", row["repository_id"], row["number"])] = fields
-        wanted = {key[1] for key in truth if key[0] == "run"}
-        for row in (await conn.execute(select(check_runs))).mappings():
-            if row["id"] in wanted:
-                view[("run", row["id"])] = tuple(_iso(row[f]) for f in RUN_FIELDS)
+        repository_ids = []
+        for row in result:
+            if row.removed_at is None:
+                view[("repo", row.id)] = keep(row.full_name)
+            repository_ids.append(row.id)
+        for start in range(0, len(repository_ids), REPOSITORIES_PER_READ):
+            group = repository_ids[start : start + REPOSITORIES_PER_READ]
+            result = await conn.execute(
+                select(pull_requests).where(
+                    pull_requests.c.removed_at.is_(None), pull_requests.c.repository_id.in_(group)
+                )
+            )
+            for row in result.mappings():
+                fields = tuple(sorted(row[f]) if f == "labels" else _iso(row[f]) for f in PR_FIELDS)
+                view[("pr", row["repository_id"], row["number"])] = keep(fields)
+            runs = await conn.execute(
+                select(check_runs).where(check_runs.c.repository_id.in_(group))
+            )
+            for row in runs.mappings():
+                if row["id"] in wanted:
+                    view[("run", row["id"])] = keep(tuple(_iso(row[f]) for f in RUN_FIELDS))
     return view
+
+
+def digest_value(value: Any) -> int:
+    """A value's digest: equal values (as the truth and the store spell them) give equal
+    digests within one process, and a view of a million PRs fits in a few hundred MB."""
+    return hash(repr(value))
+
+
+def digest_view(view: View) -> View:
+    return {key: digest_value(value) for key, value in view.items()}
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def changed_keys(before: View, after: View) -> set[tuple[Hashable, ...]]:
@@ -108,23 +137,29 @@ async def change_cursor(engine: AsyncEngine) -> int:
 
 
 async def logged_keys(engine: AsyncEngine, after_id: int) -> tuple[set[tuple[Hashable, ...]], int]:
-    """Entities named by change-log rows after the cursor, and the number of rows."""
+    """Entities named by change-log rows after the cursor, and the number of rows (read in
+    ranges of ids: a cold sweep at scale logs millions)."""
     keys: set[tuple[Hashable, ...]] = set()
     rows = 0
+    last = await change_cursor(engine)
     async with engine.connect() as conn:
-        result = await conn.execute(
-            select(
-                changes.c.kind, changes.c.repository_id, changes.c.pr_number, changes.c.check_run_id
-            ).where(changes.c.id > after_id)
-        )
-        for row in result:
-            rows += 1
-            if row.check_run_id is not None:
-                keys.add(("run", row.check_run_id))
-            elif row.pr_number is not None:
-                keys.add(("pr", row.repository_id, row.pr_number))
-            elif row.kind.startswith("repository_"):
-                keys.add(("repo", row.repository_id))
+        for start in range(after_id, last, CHANGES_PER_READ):
+            result = await conn.execute(
+                select(
+                    changes.c.kind,
+                    changes.c.repository_id,
+                    changes.c.pr_number,
+                    changes.c.check_run_id,
+                ).where(changes.c.id > start, changes.c.id <= min(last, start + CHANGES_PER_READ))
+            )
+            for row in result:
+                rows += 1
+                if row.check_run_id is not None:
+                    keys.add(("run", row.check_run_id))
+                elif row.pr_number is not None:
+                    keys.add(("pr", row.repository_id, row.pr_number))
+                elif row.kind.startswith("repository_"):
+                    keys.add(("repo", row.repository_id))
     return keys, rows
 
 

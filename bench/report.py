@@ -26,6 +26,28 @@ TARGETS = {
 }
 
 
+SCALE_UP_TARGETS = {
+    "cold": ("all found, 0 invented", lambda f: _exact(f)),
+    "no-change": (
+        "≤ 60 s, ≤ 1 pt / 100 open PRs",
+        lambda f: (
+            f["prwatch"]["wall_seconds"] <= 60
+            and _points(f) <= max(1, f["open_prs"] / 100)
+            and _exact(f)
+        ),
+    ),
+    "churn": ("all found, 0 invented", lambda f: _exact(f)),
+}
+# A simulator busier than this share of a sweep's wall time (it runs on one core) is what
+# the sweep waited for.
+SIMULATOR_BOUND_SHARE = 0.8
+
+
+def _exact(f: dict[str, Any]) -> bool:
+    k = f["correctness"]
+    return bool(k["missed"] == 0 and k["invented"] == 0 and k["store_mismatches"] == 0)
+
+
 def _points(f: dict[str, Any]) -> int:
     return int(f["prwatch"]["points_core"] + f["prwatch"]["points_graphql"])
 
@@ -47,7 +69,15 @@ def machine() -> str:
     )
 
 
-def sweep_rows(label: str, figures: list[dict[str, Any]], peer: dict[str, Any] | None) -> list[str]:
+def sweep_rows(
+    label: str,
+    figures: list[dict[str, Any]],
+    peer: dict[str, Any] | None,
+    *,
+    scale_up: bool = False,
+) -> list[str]:
+    if scale_up:
+        return [scale_up_row(label, f) for f in figures]
     rows = []
     for f in figures:
         p, k, lim = f["prwatch"], f["correctness"], f["limit"]
@@ -70,12 +100,77 @@ def sweep_rows(label: str, figures: list[dict[str, Any]], peer: dict[str, Any] |
         target, met = TARGETS[f["scenario"]]
         verdict = f"{target}: {'met' if met(f) else '**missed**'}"
         peer_cell = "—"
-        if peer is not None and f["scenario"] in ("cold", "no-change"):
-            run = peer.get("cold" if f["scenario"] == "cold" else "incremental")
-            peer_cell = _peer_cell(peer, run)
+        if peer is not None and f["scenario"] in PEER_RUN_OF:
+            peer_cell = _peer_cell(peer, peer.get(PEER_RUN_OF[f["scenario"]]))
         cells = [f"{f['scenario']} ({label})", prwatch, limit, ratio, verdict, peer_cell]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def scale_up_row(label: str, f: dict[str, Any]) -> str:
+    from bench.scale_up import routes
+
+    p, k, lim = f["prwatch"], f["correctness"], f["limit"]
+    outcomes = ", ".join(f"{o}: {n}" for o, n in sorted(p["requests_by_outcome"].items()))
+    written = f["rows_written"]
+    sim_cpu = f["simulator"]["cpu_seconds"]
+    prwatch = (
+        f"**{p['wall_seconds']:.1f} s** ({p['status']}, {p['repositories']} repositories) · "
+        f"{_requests(f)} req ({outcomes}; simulator by route: {routes(f['simulator']['stats'])}) · "
+        f"{p['points_core']} + {p['points_graphql']} GraphQL pts · "
+        f"{written['change_log']} changes + {written['pull_requests']} PR / "
+        f"{written['check_runs']} run upserts · "
+        f"RSS max {p['peak_rss_mb']:.0f} MB / sum {p['peak_rss_mb_sum']:.0f} MB "
+        f"({len(p['peak_rss_mb_by_worker'])} workers) · "
+        f"CPU workers {p['cpu_seconds']:.1f} s / sim {sim_cpu:.1f} s / "
+        f"postgres {f['postgres']['cpu_seconds']:.1f} s · "
+        f"found {k['found']}/{k['expected_changes']}, invented {k['invented']}, "
+        f"store ≠ truth {k['store_mismatches']}"
+    )
+    limit = f"{lim['requests']} req · {lim['points']} pts"
+    ratio = (
+        f"{_requests(f) / max(1, lim['requests']):.2f}x req · "
+        f"{_points(f) / max(1, lim['points']):.2f}x pts"
+    )
+    target, met = SCALE_UP_TARGETS[f["scenario"]]
+    verdict = f"{target}: {'met' if met(f) else '**missed**'}"
+    return f"| {f['scenario']} ({label}) | {prwatch} | {limit} | {ratio} | {verdict} | — |"
+
+
+def simulator_bound_notes(run: dict[str, Any]) -> list[str]:
+    """Which scale-up figures the simulator's CPU bounds: it serves from one core, so a
+    simulator busy most of a sweep's wall time is what the sweep waited for."""
+    notes = []
+    for f in run["scenarios"]:
+        wall, sim_cpu = f["prwatch"]["wall_seconds"], f["simulator"]["cpu_seconds"]
+        share = sim_cpu / wall if wall else 0.0
+        bound = (
+            "the simulator bounds this wall time (and with it requests/s); prwatch's own cost "
+            "is its CPU"
+            if share >= SIMULATOR_BOUND_SHARE
+            else "the simulator does not bound this wall time alone"
+        )
+        workers, postgres = f["prwatch"]["cpu_seconds"], f["postgres"]["cpu_seconds"]
+        machine = f.get("machine")
+        others = ""
+        if machine:
+            outside = machine["busy_cpu_seconds"] - sim_cpu - workers - postgres
+            others = (
+                f"; the machine's {machine['cores']} cores were busy "
+                f"{machine['busy_cpu_seconds']:.0f} s of {wall * machine['cores']:.0f} s, "
+                f"{max(0.0, outside):.0f} s of it outside this run (other processes)"
+            )
+        notes.append(
+            f"- {run['label']} {f['scenario']}: simulator busy {sim_cpu:.1f} s of "
+            f"{wall:.1f} s wall ({share:.0%} of its one core); workers {workers:.1f} s, "
+            f"postgres {postgres:.1f} s CPU{others}: {bound}"
+        )
+    return notes
+
+
+# The peer's sync beside each sweep scenario: its cold sync, its incremental sync with nothing
+# changed, and its incremental sync after the same PR churn.
+PEER_RUN_OF = {"cold": "cold", "no-change": "incremental", "churn": "churn"}
 
 
 def _peer_cell(peer: dict[str, Any], run: dict[str, Any] | None) -> str:
@@ -89,22 +184,39 @@ def _peer_cell(peer: dict[str, Any], run: dict[str, Any] | None) -> str:
     )
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms"
+
+
 def webhook_rows(results: list[dict[str, Any]]) -> list[str]:
     rows = []
     for w in results:
         if w.get("error"):
-            rows.append(f"| webhooks ({w['mode']}) | failed: {w['error']} | — | — | — | — |")
+            load = f", {w['load']}" if w.get("load") else ""
+            rows.append(f"| webhooks ({w['mode']}{load}) | failed: {w['error']} | — | — | — | — |")
             continue
-        met = w["acked_per_second"] >= 500 and w["ack_p99_ms"] <= 50 and w["e2e_p99_ms"] <= 1000
-        met = met and w["lost"] == 0
+        e2e, ack = w.get("e2e_p99_ms"), w.get("ack_p99_ms")
+        if w.get("load", "closed loop") == "closed loop":
+            # The sustained maximum: its latencies are a saturated receiver's (see
+            # bench/webhooks.py), the latency targets are judged at 500/s offered.
+            met = w["acked_per_second"] >= 500 and w["lost"] == 0
+            target = "≥ 500/s sustained, lost 0"
+        else:  # open loop at 500/s: every offered delivery acknowledged, within the latencies
+            met = w["acked"] == w["sent"] and not w.get("unsent_at_time_limit")
+            met = met and ack is not None and ack <= 50 and e2e is not None and e2e <= 1000
+            met = met and w["lost"] == 0
+            target = "all of 500/s acked, ack p99 ≤ 50 ms, e2e p99 ≤ 1 s, lost 0"
+        drain = w.get("drain_seconds")
         rows.append(
-            f"| webhooks ({w['mode']}) | **{w['acked_per_second']:.0f} deliveries/s** acked · "
-            f"ack p50 {w['ack_p50_ms']:.1f} ms / p99 {w['ack_p99_ms']:.1f} ms · delivery → "
-            f"committed change p99 {w['e2e_p99_ms']:.0f} ms · "
-            f"not committed 120 s after the load ended "
-            f"(lost or backlog): {w['lost']} of {w['sent']} "
+            f"| webhooks ({w['mode']}, {w.get('load', 'closed loop')}) | "
+            f"**{w['acked_per_second']:.0f} deliveries/s** acked · "
+            f"ack p50 {_ms(w['ack_p50_ms'])} / p99 {_ms(ack)} · delivery → "
+            f"committed change p99 {_ms(e2e)} · "
+            f"backlog when the load ended {w.get('backlog_at_load_end', '—')}, drained in "
+            f"{'—' if drain is None else f'{drain:.1f} s'} · "
+            f"lost (acknowledged, never stored or applied) {w['lost']} of {w['acked']} acked "
             f"({w['payload_bytes_mean']:.0f} B payloads, {w['concurrency']} connections) | — | — | "
-            f"≥ 500/s, ack p99 ≤ 50 ms, e2e p99 ≤ 1 s: {'met' if met else '**missed**'} | — |"
+            f"{target}: {'met' if met else '**missed**'} | — |"
         )
     return rows
 
@@ -123,10 +235,14 @@ def write(results: dict[str, Any], command: str) -> tuple[Path, Path, str]:
         "| scenario | prwatch | physical limit | ratio | target | peer (tap-github) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    bound_notes = []
     for run in results["sweeps"]:
-        lines += sweep_rows(run["label"], run["scenarios"], results.get("peer"))
+        scale_up = bool(run.get("scale_up"))
+        lines += sweep_rows(run["label"], run["scenarios"], results.get("peer"), scale_up=scale_up)
+        if scale_up:
+            bound_notes += simulator_bound_notes(run)
     lines += webhook_rows(results.get("webhooks", []))
-    lines += ["", *results.get("notes", []), ""]
+    lines += ["", *results.get("notes", []), *bound_notes, ""]
     table = "\n".join(lines)
     with (BENCH / "RESULTS.md").open("a") as out:
         out.write(table + "\n")
@@ -149,7 +265,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
             points.append(_points(f))
             limits.append(f["limit"]["points"])
     peer = results.get("peer") or {}
-    for name in ("cold", "incremental"):
+    for name in PEER_RUN_OF.values():
         run = peer.get(name)
         if run:
             labels.append(f"tap-github\n{name}")

@@ -9,6 +9,7 @@ markdown table to bench/RESULTS.md, the JSON and a chart to bench/results/.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import shutil
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 from bench.databases import drop_database, fresh_database
 from bench.report import write
+from bench.scale_up import ScaleUpPlan, run_scale_up
 from bench.simulator import Scale, SimulatorProcess
 from bench.sweeps import run_sweep_scenarios
 
@@ -36,15 +38,30 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-webhooks", action="store_true")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument(
+        "--peer-from",
+        type=Path,
+        default=None,
+        help="take the peer's figures from a recorded `python -m bench.peer` run (its JSON) "
+        "instead of running it again (about 20 minutes at the default scale)",
+    )
     parser.add_argument("--no-sweeps", action="store_true")
     parser.add_argument(
         "--scale-up",
         action="store_true",
-        help="also 1,000 repositories x 1,000 PRs, 10 installations, 4 workers (Redis + Postgres)",
+        help="also 1,000 repositories x 1,000 PRs, 10 installations, 4 workers (Redis + Postgres)"
+        "; with --quick 20 x 200, 2 installations, 2 workers",
+    )
+    parser.add_argument("--scale-up-repos", type=int, default=None)
+    parser.add_argument("--scale-up-prs", type=int, default=None)
+    parser.add_argument("--scale-up-installations", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="scale-up worker processes")
+    parser.add_argument(
+        "--profile-workers",
+        action="store_true",
+        help="py-spy every scale-up worker during each sweep (bench/.work/scale-up/profiles)",
     )
     args = parser.parse_args(argv)
-    if args.scale_up:
-        parser.error("--scale-up (1,000 x 1,000, 10 installations, 4 workers) is not built yet")
     if args.repos is None:
         args.repos = 10 if args.quick else 100
     if args.prs is None:
@@ -52,12 +69,44 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def scale_up_plan(args: argparse.Namespace) -> ScaleUpPlan:
+    quick = args.quick
+    return ScaleUpPlan(
+        repos=args.scale_up_repos or (20 if quick else 1000),
+        prs=args.scale_up_prs or (200 if quick else 1000),
+        installations=args.scale_up_installations or (2 if quick else 10),
+        workers=args.workers or (2 if quick else 4),
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+        profile_dir=WORK / "scale-up" / "profiles" if args.profile_workers else None,
+    )
+
+
+def scale_up_run(args: argparse.Namespace, notes: list[str]) -> dict[str, Any]:
+    workdir = WORK / "scale-up"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    url = fresh_database("postgres", workdir, "scaleup")
+    try:
+        run = run_scale_up(scale_up_plan(args), workdir, url)
+    finally:
+        drop_database(url)
+    notes.extend(run.pop("notes"))
+    notes.append(
+        "- scale-up: the workers keep no schedule, the bench asks for each sweep (a SWEEP "
+        "job) and waits for its record; wall time is the sweep record's, from planning to the "
+        "last repository recorded"
+    )
+    return run
+
+
 def sweep_runs(args: argparse.Namespace, notes: list[str]) -> list[dict[str, Any]]:
     runs = []
     scale = Scale(repos=args.repos, prs=args.prs, latency_ms=args.latency_ms, seed=args.seed)
     for dialect in [d.strip() for d in args.databases.split(",") if d.strip()]:
         workdir = WORK / dialect
-        workdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
         print(f"sweeps on {dialect}: starting the simulator", flush=True)
         sim = SimulatorProcess(scale, workdir)
         notes.append(
@@ -74,10 +123,21 @@ def sweep_runs(args: argparse.Namespace, notes: list[str]) -> list[dict[str, Any
     return runs
 
 
+def recorded_peer(path: Path, args: argparse.Namespace, notes: list[str]) -> dict[str, Any]:
+    """A recorded peer run, refused unless it was made at this run's scale."""
+    peer: dict[str, Any] = json.loads(path.read_text())
+    scale = peer.get("scale", {})
+    wanted = {"repos": args.repos, "prs": args.prs, "latency_ms": args.latency_ms}
+    if any(scale.get(key) != value for key, value in wanted.items()):
+        raise SystemExit(f"{path}: recorded at {scale}, this run is {wanted}")
+    notes.append(f"- peer: figures recorded by `python -m bench.peer` in {path.name}")
+    return peer
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+    # Each part empties its own folder under WORK: a bench run beside this one keeps its files.
+    WORK.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     notes = [
         "- CPU: the simulator and prwatch share the machine's cores; when the simulator's CPU "
@@ -97,11 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.no_sweeps:
         results["sweeps"] = sweep_runs(args, notes)
+    if args.scale_up:
+        run = scale_up_run(args, notes)
+        results["scale"] += f"; scale-up: {run['scale']}"
+        results["sweeps"].append(run)
     if not args.no_webhooks:
         from bench.webhooks import run_webhook_scenarios
 
         results["webhooks"] = run_webhook_scenarios(WORK, quick=args.quick)
-    if not args.no_peer:
+    if args.peer_from is not None:
+        results["peer"] = recorded_peer(args.peer_from, args, notes)
+    elif not args.no_peer:
         from bench.peer import run_peer
 
         scale = Scale(repos=args.repos, prs=args.prs, latency_ms=args.latency_ms, seed=args.seed)

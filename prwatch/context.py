@@ -10,11 +10,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from prwatch.config import Settings
-from prwatch.github.auth import AppCredentials
+from prwatch.github.auth import AppCredentials, TokenSharing
 from prwatch.github.client import GitHubClient
 from prwatch.github.limits import ClientLimits
 from prwatch.observability.metrics import Metrics, bind_metrics
@@ -35,6 +36,7 @@ class ProcessContext:
     metrics: Metrics = field(default_factory=Metrics, repr=False)
     started_monotonic: float = field(default_factory=time.monotonic, repr=False)
     _error_counter: ErrorCounter | None = field(default=None, repr=False)
+    _token_sharing: SharedTokens | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Metrics are wired where the context is built, never at import (see Metrics).
@@ -51,7 +53,9 @@ class ProcessContext:
     def github(self) -> GitHubClient:
         """The GitHub client, built on first use (commands that never call GitHub need no key)."""
         if self._github is None:
-            self._github = meter_github_client(create_github_client(self.settings), self.metrics)
+            self._token_sharing = create_token_sharing(self.settings)
+            client = create_github_client(self.settings, shared_tokens=self._token_sharing)
+            self._github = meter_github_client(client, self.metrics)
         return self._github
 
     async def aclose(self) -> None:
@@ -60,6 +64,8 @@ class ProcessContext:
         await self.queue.aclose()  # first: running jobs still need the engine and the client
         if self._github is not None:
             await self._github.aclose()
+        if self._token_sharing is not None:
+            await self._token_sharing.aclose()
         await self.engine.dispose()
 
 
@@ -81,13 +87,37 @@ async def create_queue(settings: Settings) -> JobQueue:
     return queue
 
 
-def create_github_client(settings: Settings, **overrides: object) -> GitHubClient:
+class SharedTokens(TokenSharing, Protocol):
+    async def aclose(self) -> None: ...
+
+
+def create_github_client(
+    settings: Settings, *, shared_tokens: TokenSharing | None = None, **overrides: object
+) -> GitHubClient:
     app_id, key = settings.require_app_credentials()
     return GitHubClient(
         AppCredentials(app_id=app_id, private_key_pem=key),
         base_url=settings.github_api_url,
         limits=client_limits(settings),
+        shared_tokens=shared_tokens,
         **overrides,  # type: ignore[arg-type]
+    )
+
+
+def create_token_sharing(settings: Settings) -> SharedTokens | None:
+    """With Redis (several worker processes), installation tokens are shared through it so
+    that every process sends the same token and the ETags it stored stay valid; embedded, the
+    one process's own cache is enough."""
+    if settings.redis_url is None:
+        return None
+    # Imported here so that the embedded mode never imports the Redis client.
+    from prwatch.github.shared_tokens import RedisTokenSharing
+
+    app_id, key = settings.require_app_credentials()
+    return RedisTokenSharing.from_url(
+        settings.redis_url,
+        AppCredentials(app_id=app_id, private_key_pem=key),
+        refresh_margin_seconds=client_limits(settings).token_refresh_margin_seconds,
     )
 
 

@@ -38,5 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if is_embedded(settings):
         asyncio.run(upgrade_database(settings.database_url))
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # No access log: a line per delivery costs the hot path more than it tells (the metrics
+    # count deliveries by outcome, and refusals are logged by the receiver).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
     return 0

@@ -1,6 +1,9 @@
-"""What the receiver reads of a delivery before storing it: no more than the routing fields.
+"""What the receiver reads of a delivery before storing it: no more than the routing fields;
+and the payload a delivery's job reads.
 
-Parsing is one ``json.loads``; the snapshot parsers run later, in the delivery's job.
+Both skim the body (``prwatch.github.webhook_skim``): the receiver decodes the three routing
+fields, the job the fields its event's planner reads. A body the skim does not fit is decoded
+in full with ``json.loads`` and judged as before. The snapshot parsers run in the job.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prwatch.events.errors import PermanentDeliveryError
+from prwatch.github.webhook_skim import skim_payload, skim_routing
 
 # Events prwatch acts on; any other is stored as ignored and never processed.
 HANDLED_EVENTS = frozenset(
@@ -34,32 +38,41 @@ class Envelope:
     action: str | None
     installation_id: int | None
     repository_id: int | None
-    payload: Mapping[str, Any]
 
 
 def read_envelope(body: bytes) -> Envelope:
-    """Decode the body and pick the routing fields; MalformedDelivery unless a JSON object."""
+    """Pick the routing fields of the body; MalformedDelivery unless a JSON object."""
+    fields: Mapping[str, Any] | None = skim_routing(body)
+    if fields is None:
+        fields = _decode(body)
+    action = fields.get("action")
+    return Envelope(
+        action=action if isinstance(action, str) else None,
+        installation_id=_id_of(fields.get("installation")),
+        repository_id=_id_of(fields.get("repository")),
+    )
+
+
+def decode_payload(body: bytes, event: str | None = None) -> Mapping[str, Any]:
+    """A stored delivery's payload, for its job: for the activity events (``event``) only the
+    fields their planners read. PermanentDeliveryError unless a JSON object."""
+    skimmed = None if event is None else skim_payload(event, body)
+    if skimmed is not None:
+        return skimmed
+    try:
+        return _decode(body)
+    except MalformedDelivery as error:
+        raise PermanentDeliveryError(str(error)) from None
+
+
+def _decode(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedDelivery("body is not JSON") from None
     if not isinstance(payload, dict):
         raise MalformedDelivery("body is not a JSON object")
-    action = payload.get("action")
-    return Envelope(
-        action=action if isinstance(action, str) else None,
-        installation_id=_id_of(payload.get("installation")),
-        repository_id=_id_of(payload.get("repository")),
-        payload=payload,
-    )
-
-
-def decode_payload(body: bytes) -> Mapping[str, Any]:
-    """A stored delivery's payload, for its job; PermanentDeliveryError when it cannot be."""
-    try:
-        return read_envelope(body).payload
-    except MalformedDelivery as error:
-        raise PermanentDeliveryError(str(error)) from None
+    return payload
 
 
 def _id_of(obj: object) -> int | None:

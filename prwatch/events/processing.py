@@ -5,6 +5,13 @@ being processed is skipped), plans its handling from the payload (at most one Gi
 for ``check_suite.completed``), then applies it and marks it done in ONE transaction, and
 finally enqueues the jobs that follow it (an installation sweep).
 
+Delivery jobs running at the same time in one process are handled together
+(``prwatch.events.batching``): one transaction claims them all, and one applies them all —
+each through the same apply path, with the same fences, as alone — and marks each. When that
+transaction fails, each delivery is applied again in a transaction of its own, so that one
+delivery's failure is its own. Events about the inventory (installations, repositories) are
+always applied alone.
+
 What the queue must know (arq and the in-process queue alike):
 
 * ``RetryableJobError`` — retry with backoff (``retry_after`` seconds at least, when set). The
@@ -18,7 +25,7 @@ What the queue must know (arq and the in-process queue alike):
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from prwatch.events.activity import plan_check_run, plan_check_suite, plan_pull_request
@@ -36,8 +43,8 @@ from prwatch.store import (
     RepositoryRecord,
     Store,
     StoredDelivery,
-    UnknownDelivery,
 )
+from prwatch.store.base import writer_turn
 from prwatch.store.deliveries import DEFAULT_CLAIM_TIMEOUT
 
 log = logging.getLogger(__name__)
@@ -55,39 +62,159 @@ PLANNERS: Mapping[str, Planner] = {
 
 MAX_ERROR_LENGTH = 1_000
 
+# Events whose deliveries may share a transaction: each touches one repository's PRs or checks.
+BATCHED_EVENTS = frozenset({"pull_request", "check_run", "check_suite"})
+
+Planned = tuple[StoredDelivery, Delivery, Apply]
+
 
 async def process_delivery(
-    context: EventContext, guid: str, *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
+    context: EventContext, *guids: str, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
 ) -> None:
-    """The PROCESS_DELIVERY job. Raises only RetryableJobError (see the module docstring).
-    ``claim_timeout``: how long another job's claim on this delivery holds before the job
-    presumes that claimant dead and claims the delivery itself."""
-    where = {"delivery_id": guid}
+    """The PROCESS_DELIVERY job, for one delivery or several (the receiver queues the
+    deliveries it stored in one transaction as one job). Raises only RetryableJobError (see the
+    module docstring), once every delivery of the job ended: a retry runs the job again, and
+    skips those already done. ``claim_timeout``: how long another job's claim on a delivery
+    holds before the job presumes that claimant dead and claims the delivery itself."""
+    from prwatch.events.batching import delivery_lane  # the lane calls back into this module
+
+    await delivery_lane(context.store, claim_timeout).process(context, *guids)
+
+
+async def process_deliveries(
+    context: EventContext, guids: Sequence[str], *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
+) -> dict[str, RetryableJobError]:
+    """Handle the deliveries ``guids`` together: what ``process_delivery`` does for one. Every
+    delivery ends done, ignored or failed, except those returned: each with the retryable
+    error its job must raise (it was put back to pending)."""
+    failures: dict[str, RetryableJobError] = {}
     try:
-        claimed = await _claim(context.store, guid, claim_timeout)
-    except UnknownDelivery:
-        log.error("delivery job for an unknown delivery", extra=where)
-        return
+        claimed, unknown = await _claim(context.store, guids, claim_timeout)
     except Exception as error:
         if is_retryable(error):
-            raise RetryableJobError(f"cannot claim delivery {guid}: {error}") from error
+            return {
+                guid: _caused(RetryableJobError(f"cannot claim delivery {guid}: {error}"), error)
+                for guid in guids
+            }
         raise
-    if claimed is None:
-        log.debug("delivery already processed or in progress", extra=where)
-        return
-    stored, repository = claimed
-    where |= {"event": stored.event, "action": stored.action or ""}
-    try:
-        outcome = await _handle(context, _delivery(stored, repository))
-    except Exception as error:  # the job boundary
-        message = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
-        if is_retryable(error):
-            await _mark_quietly(context.store, guid, DeliveryStatus.PENDING, message)
-            log.warning("delivery failed, will retry", extra=where | {"error": message})
-            raise RetryableJobError(message, retry_after=retry_after(error)) from error
-        await _mark_quietly(context.store, guid, DeliveryStatus.FAILED, message)
-        log.error("delivery failed", exc_info=error, extra=where)
-        return
+    for guid in unknown:
+        log.error("delivery job for an unknown delivery", extra={"delivery_id": guid})
+    if len(claimed) < len(set(guids)) - len(unknown):
+        log.debug("deliveries already processed or in progress", extra={"deliveries": len(guids)})
+    together: list[Planned] = []
+    alone: list[Planned] = []
+    for stored, repository in claimed:
+        try:
+            delivery = _delivery(stored, repository)
+            apply = await _plan(context, delivery)
+        except Exception as error:  # the job boundary
+            if failure := await _failed(context.store, stored, error):
+                failures[stored.guid] = failure
+            continue
+        (together if stored.event in BATCHED_EVENTS else alone).append((stored, delivery, apply))
+    outcomes: list[tuple[StoredDelivery, Outcome]] = []
+    if len(together) > 1:
+        try:
+            outcomes += await _apply(context.store, together)
+            together = []
+        except Exception as error:
+            log.warning(
+                "applying deliveries together failed: applying each alone",
+                extra={"deliveries": len(together), "error": f"{type(error).__name__}: {error}"},
+            )
+    for planned in [*together, *alone]:
+        try:
+            outcomes += await _apply(context.store, [planned])
+        except Exception as error:  # the job boundary
+            if failure := await _failed(context.store, planned[0], error):
+                failures[planned[0].guid] = failure
+    for stored, outcome in outcomes:
+        await _follow_up(context, stored, outcome)
+    return failures
+
+
+async def _claim(
+    store: Store, guids: Sequence[str], claim_timeout: timedelta
+) -> tuple[list[tuple[StoredDelivery, RepositoryRecord | None]], list[str]]:
+    """Claim the deliveries and read their repositories, in one short transaction: the claimed
+    ones with their repository, and the GUIDs never recorded."""
+    async with writer_turn(store.engine), store.transaction() as tx:
+        claimed = await tx.claim_deliveries(guids, claim_timeout=claim_timeout)
+        unknown: list[str] = []
+        if len(claimed) < len(set(guids)):
+            taken = {stored.guid for stored in claimed}
+            statuses = await tx.delivery_statuses(g for g in guids if g not in taken)
+            unknown = [g for g in dict.fromkeys(guids) if g not in taken and g not in statuses]
+        repositories: dict[int, RepositoryRecord | None] = {}
+        for repository_id in sorted({s.repository_id for s in claimed if s.repository_id}):
+            repositories[repository_id] = await tx.get_repository(repository_id)
+    return [
+        (stored, None if stored.repository_id is None else repositories[stored.repository_id])
+        for stored in claimed
+    ], unknown
+
+
+def _delivery(stored: StoredDelivery, repository: RepositoryRecord | None) -> Delivery:
+    return Delivery(
+        guid=stored.guid,
+        event=stored.event,
+        action=stored.action,
+        payload=decode_payload(stored.payload, stored.event) if stored.event in PLANNERS else {},
+        repository=repository,
+    )
+
+
+async def _plan(context: EventContext, delivery: Delivery) -> Apply:
+    planner = PLANNERS.get(delivery.event)
+    if planner is None:
+        return finished(Outcome.ignored(f"event {delivery.event!r}"))
+    return await planner(context, delivery)
+
+
+async def _apply(store: Store, planned: Sequence[Planned]) -> list[tuple[StoredDelivery, Outcome]]:
+    """Apply and mark ``planned`` in one transaction; every repository it names is locked
+    first, in id order, so that applies taking the same repositories never deadlock."""
+    outcomes: list[tuple[StoredDelivery, Outcome]] = []
+    async with writer_turn(store.engine), store.transaction() as tx:
+        if len(planned) > 1:
+            for repository_id in sorted(
+                {s.repository_id for s, _, _ in planned if s.repository_id}
+            ):
+                await tx.lock_repository(repository_id)
+            # One read of the batch's pull requests per repository instead of one per delivery.
+            for repository_id, numbers in _pull_request_numbers(planned).items():
+                await tx.prefetch_pull_requests(repository_id, numbers)
+            # Each delivery's rows and log entries are sent with the batch's, in one statement
+            # per table.
+            async with tx.deferred_writes():
+                for stored, _, apply in planned:
+                    outcomes.append((stored, await apply(tx)))
+        else:
+            for stored, _, apply in planned:
+                outcomes.append((stored, await apply(tx)))
+        by_status: dict[DeliveryStatus, list[str]] = {}
+        for stored, outcome in outcomes:
+            by_status.setdefault(outcome.status, []).append(stored.guid)
+        for status, guids in by_status.items():
+            await tx.mark_deliveries(guids, status)
+    return outcomes
+
+
+def _pull_request_numbers(planned: Sequence[Planned]) -> dict[int, set[int]]:
+    """The pull requests the ``pull_request`` deliveries of ``planned`` speak of, by repository."""
+    numbers: dict[int, set[int]] = {}
+    for stored, delivery, _ in planned:
+        if stored.event != "pull_request" or not stored.repository_id:
+            continue
+        pr = delivery.payload.get("pull_request")
+        number = pr.get("number") if isinstance(pr, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool):
+            numbers.setdefault(stored.repository_id, set()).add(number)
+    return numbers
+
+
+async def _follow_up(context: EventContext, stored: StoredDelivery, outcome: Outcome) -> None:
+    where = {"delivery_id": stored.guid, "event": stored.event, "action": stored.action or ""}
     if outcome.note:
         log.info("delivery ignored", extra=where | {"reason": outcome.note})
     for follow_up in outcome.follow_ups:
@@ -97,48 +224,32 @@ async def process_delivery(
             log.warning("could not queue a follow-up job", extra=where | {"job": follow_up.job})
 
 
-async def _claim(
-    store: Store, guid: str, claim_timeout: timedelta
-) -> tuple[StoredDelivery, RepositoryRecord | None] | None:
-    """Claim the delivery and read its repository, in one short transaction."""
-    async with store.transaction() as tx:
-        stored = await tx.claim_delivery(guid, claim_timeout=claim_timeout)
-        if stored is None:
-            return None
-        repository = (
-            None if stored.repository_id is None else await tx.get_repository(stored.repository_id)
-        )
-    return stored, repository
+async def _failed(
+    store: Store, stored: StoredDelivery, error: Exception
+) -> RetryableJobError | None:
+    """Record a failed attempt: back to pending with the retryable error its job raises, or
+    failed for good."""
+    where = {"delivery_id": stored.guid, "event": stored.event, "action": stored.action or ""}
+    message = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
+    if is_retryable(error):
+        await _mark_quietly(store, stored.guid, DeliveryStatus.PENDING, message)
+        log.warning("delivery failed, will retry", extra=where | {"error": message})
+        return _caused(RetryableJobError(message, retry_after=retry_after(error)), error)
+    await _mark_quietly(store, stored.guid, DeliveryStatus.FAILED, message)
+    log.error("delivery failed", exc_info=error, extra=where)
+    return None
 
 
-def _delivery(stored: StoredDelivery, repository: RepositoryRecord | None) -> Delivery:
-    return Delivery(
-        guid=stored.guid,
-        event=stored.event,
-        action=stored.action,
-        payload=decode_payload(stored.payload) if stored.event in PLANNERS else {},
-        repository=repository,
-    )
-
-
-async def _handle(context: EventContext, delivery: Delivery) -> Outcome:
-    planner = PLANNERS.get(delivery.event)
-    apply = (
-        finished(Outcome.ignored(f"event {delivery.event!r}"))
-        if planner is None
-        else await planner(context, delivery)
-    )
-    async with context.store.transaction() as tx:
-        outcome = await apply(tx)
-        await tx.mark_delivery(delivery.guid, outcome.status)
-    return outcome
+def _caused(failure: RetryableJobError, cause: Exception) -> RetryableJobError:
+    failure.__cause__ = cause
+    return failure
 
 
 async def _mark_quietly(store: Store, guid: str, status: DeliveryStatus, error: str) -> None:
     """Record how the attempt ended; when even that fails (database down) the delivery stays
     in processing, and its claim times out so that recovery picks it up again."""
     try:
-        async with store.transaction() as tx:
+        async with writer_turn(store.engine), store.transaction() as tx:
             await tx.mark_delivery(guid, status, error)
     except Exception:
         log.warning("could not record a delivery's failure", extra={"delivery_id": guid})

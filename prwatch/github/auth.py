@@ -5,6 +5,9 @@ never drops a token GitHub rejected, so prwatch keeps its own cache: one token r
 per installation, reuse until ``refresh_margin`` before ``expires_at``, explicit invalidation
 after a 401. Tokens live only in ``InstallationToken.token`` (excluded from repr); everything
 that may be logged or stored uses the fingerprint.
+
+With a ``TokenSharing`` (Redis: ``prwatch.github.shared_tokens``) the cache asks it instead of
+minting, so that every process of the App uses the same token — ETags are per token.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -121,6 +125,18 @@ def parse_token_response(installation_id: int, body: object) -> InstallationToke
 TokenFetcher = Callable[[int], Awaitable[InstallationToken]]
 
 
+class TokenSharing(Protocol):
+    """Installation tokens shared by several processes of one App."""
+
+    async def obtain(
+        self, installation_id: int, mint: TokenFetcher, rejected: InstallationToken | None
+    ) -> InstallationToken:
+        """A usable token for the installation: the shared one, or one ``mint`` fetched (and
+        shared). ``rejected`` is a token GitHub refused: never return it, drop it if shared.
+        Never fails because of the sharing itself (``mint``'s own errors pass through)."""
+        ...
+
+
 class InstallationTokenCache:
     """Installation tokens, fetched one at a time per installation and reused until near expiry."""
 
@@ -130,10 +146,15 @@ class InstallationTokenCache:
         *,
         refresh_margin_seconds: float = 300.0,
         clock: Callable[[], float] = time.time,
+        shared: TokenSharing | None = None,
     ) -> None:
         if refresh_margin_seconds < 0:
             raise ValueError("refresh_margin_seconds must not be negative")
         self._fetch = fetch
+        self._shared = shared
+        # Tokens GitHub rejected, until a replacement is in hand: the shared store must drop
+        # them (if it still holds them) rather than hand them back.
+        self._rejected: dict[int, InstallationToken] = {}
         self._margin = refresh_margin_seconds
         self._clock = clock
         self._tokens: dict[int, InstallationToken] = {}
@@ -152,7 +173,12 @@ class InstallationTokenCache:
             cached = self._usable(installation_id)
             if cached is not None:
                 return cached
-            token = await self._fetch(installation_id)
+            if self._shared is None:
+                token = await self._fetch(installation_id)
+            else:
+                rejected = self._rejected.get(installation_id)
+                token = await self._shared.obtain(installation_id, self._fetch, rejected)
+            self._rejected.pop(installation_id, None)
             self._tokens[installation_id] = token
             return token
 
@@ -161,10 +187,12 @@ class InstallationTokenCache:
         current = self._tokens.get(rejected.installation_id)
         if current is not None and current.token == rejected.token:
             del self._tokens[rejected.installation_id]
+            self._rejected[rejected.installation_id] = rejected
 
     def forget(self, installation_id: int) -> None:
         """Drop the installation's token (it was deleted or suspended)."""
         self._tokens.pop(installation_id, None)
+        self._rejected.pop(installation_id, None)
 
     def fingerprint(self, installation_id: int) -> str | None:
         token = self._usable(installation_id)

@@ -39,6 +39,7 @@ from prwatch.github.auth import (
     AppJwtIssuer,
     InstallationToken,
     InstallationTokenCache,
+    TokenSharing,
     parse_token_response,
 )
 from prwatch.github.errors import (
@@ -113,11 +114,12 @@ class GitHubClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         user_agent: str = "prwatch",
+        shared_tokens: TokenSharing | None = None,
     ) -> None:
         """``clock`` is wall time (token expiry, rate-limit resets); ``monotonic`` times the
         sliding windows; ``sleep`` waits out backoffs and rate limits; ``jitter`` returns a
         number in [0, 1). Tests pass fakes; ``transport`` points the client at a fake or the
-        simulator."""
+        simulator. ``shared_tokens`` shares installation tokens with the App's other processes."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.limits = limits or ClientLimits()
@@ -132,6 +134,7 @@ class GitHubClient:
             self._fetch_token,
             refresh_margin_seconds=self.limits.token_refresh_margin_seconds,
             clock=clock,
+            shared=shared_tokens,
         )
         # A no-op ``sleep`` (tests skipping backoffs) against the real monotonic clock would make
         # a limiter spin: limiters use the injected sleep only with an injected clock.
@@ -432,6 +435,7 @@ class GitHubClient:
                             json=json_body,
                             headers=headers,
                         )
+                    _release_stream(raw)
                     failure: str | None = None
                 except (TimeoutError, httpx.TimeoutException):
                     failure = TIMEOUT
@@ -490,3 +494,13 @@ def _seen(
 
 def _implements_port(client: GitHubClient) -> GitHubApi:
     return client  # mypy checks that GitHubClient satisfies the port
+
+
+def _release_stream(response: httpx.Response) -> None:
+    """Break the response ↔ stream reference cycle once the body is read.
+
+    httpx binds each response's stream back to the response, so a dropped response (and its
+    body: 1.5 MB for a page of PRs) waits for the cycle collector instead of going at once;
+    a sweep with many repositories in flight held dozens of pages that way.
+    """
+    response.stream = httpx.ByteStream(b"")

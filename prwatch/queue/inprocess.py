@@ -6,6 +6,11 @@ errors (``prwatch.events.errors.is_retryable``) retry with exponential backoff u
 ``max_tries``, other errors are logged and dropped. Unlike arq no result is kept: once a job
 finished, its id may be queued again at once.
 
+Delivery jobs have workers of their own (``delivery_workers``, many: each mostly waits for the
+batch its delivery is applied in, see ``prwatch.events.batching``), so that a burst of
+deliveries is applied in few transactions and never waits behind sweep jobs, and sweep jobs
+keep their own, smaller, number of workers.
+
 Nothing lives only here: webhook deliveries are in the database before they are queued, so on
 ``start`` the queue enqueues every delivery still pending — and, this being the only process
 of the embedded mode, every one a crash left in processing — again.
@@ -29,6 +34,7 @@ from prwatch.store.types import utc_now
 log = logging.getLogger(__name__)
 
 RECOVERY_PAGE = 500
+DELIVERY_WORKERS = 64
 
 
 def delivery_job_id(guid: str) -> str:
@@ -53,21 +59,27 @@ class InProcessQueue:
         self,
         *,
         workers: int = 4,
+        delivery_workers: int = DELIVERY_WORKERS,
         max_tries: int = 5,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 60.0,
         close_timeout_seconds: float = 30.0,
     ) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+        if workers < 1 or delivery_workers < 1:
+            raise ValueError(
+                f"workers and delivery_workers must be at least 1, got {workers}, "
+                f"{delivery_workers}"
+            )
         if max_tries < 1:
             raise ValueError(f"max_tries must be at least 1, got {max_tries}")
         self._worker_count = workers
+        self._delivery_worker_count = delivery_workers
         self._max_tries = max_tries
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
         self._close_timeout = close_timeout_seconds
         self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._delivery_ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._active: set[str] = set()
         self._deferred: dict[str, asyncio.TimerHandle] = {}
         self._workers: list[asyncio.Task[None]] = []
@@ -98,11 +110,11 @@ class InProcessQueue:
         if defer_seconds > 0:
             self._defer(entry, defer_seconds)
         else:
-            self._ready.put_nowait(entry)
+            self._ready_for(entry).put_nowait(entry)
         return True
 
     async def depth(self) -> int:
-        return self._ready.qsize() + len(self._deferred)
+        return self._ready.qsize() + self._delivery_ready.qsize() + len(self._deferred)
 
     async def start(self, context: _HasStore, job_functions: Mapping[str, JobRunner]) -> None:
         """Start the workers, then enqueue the deliveries the database still holds unprocessed.
@@ -118,8 +130,13 @@ class InProcessQueue:
         self._functions = dict(job_functions)
         self._context = context
         self._workers = [
-            asyncio.create_task(self._work(), name=f"prwatch-job-worker-{n}")
+            asyncio.create_task(self._work(self._ready), name=f"prwatch-job-worker-{n}")
             for n in range(self._worker_count)
+        ] + [
+            asyncio.create_task(
+                self._work(self._delivery_ready), name=f"prwatch-delivery-worker-{n}"
+            )
+            for n in range(self._delivery_worker_count)
         ]
         if PROCESS_DELIVERY in self._functions:
             await self.recover_deliveries(context.store)
@@ -172,10 +189,13 @@ class InProcessQueue:
         self._deferred.clear()
         for entry in self._queued():
             self._active.discard(entry.job_id)
-        while not self._ready.empty():
-            self._ready.get_nowait()
-        for _ in self._workers:
+        for ready in (self._ready, self._delivery_ready):
+            while not ready.empty():
+                ready.get_nowait()
+        for _ in range(self._worker_count):
             self._ready.put_nowait(None)
+        for _ in range(self._delivery_worker_count):
+            self._delivery_ready.put_nowait(None)
         if self._workers:
             _, pending = await asyncio.wait(self._workers, timeout=self._close_timeout)
             for task in pending:
@@ -188,19 +208,25 @@ class InProcessQueue:
     # -- internals ---------------------------------------------------------------------------
 
     def _queued(self) -> list[_Job]:
-        items: Any = getattr(self._ready, "_queue", ())  # asyncio.Queue keeps a deque there
-        return [entry for entry in items if entry is not None]
+        entries: list[_Job] = []
+        for ready in (self._ready, self._delivery_ready):
+            items: Any = getattr(ready, "_queue", ())  # asyncio.Queue keeps a deque there
+            entries += [entry for entry in items if entry is not None]
+        return entries
+
+    def _ready_for(self, entry: _Job) -> asyncio.Queue[_Job | None]:
+        return self._delivery_ready if entry.name == PROCESS_DELIVERY else self._ready
 
     def _defer(self, entry: _Job, delay: float) -> None:
         def release() -> None:
             self._deferred.pop(entry.job_id, None)
-            self._ready.put_nowait(entry)
+            self._ready_for(entry).put_nowait(entry)
 
         self._deferred[entry.job_id] = asyncio.get_running_loop().call_later(delay, release)
 
-    async def _work(self) -> None:
+    async def _work(self, ready: asyncio.Queue[_Job | None]) -> None:
         while True:
-            entry = await self._ready.get()
+            entry = await ready.get()
             if entry is None:
                 return
             await self._run(entry)

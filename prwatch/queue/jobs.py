@@ -48,13 +48,15 @@ def job_functions() -> dict[str, JobRunner]:
 
 
 async def process_delivery_job(context: ProcessContext, *args: str | int) -> None:
-    (guid,) = _arguments(PROCESS_DELIVERY, args, str)
+    """``process_delivery(guid, ...)``: one delivery, or the several one transaction stored."""
+    if not args or not all(isinstance(arg, str) and arg for arg in args):
+        raise JobArgumentError(f"{PROCESS_DELIVERY} takes one or more GUIDs, got {args!r}")
     # The webhook side's module; imported when first used so that the queue does not depend on
     # the events package at import.
     processing = importlib.import_module("prwatch.events.processing")
     process = cast(Callable[..., Awaitable[object]], processing.process_delivery)
     claim_timeout = timedelta(seconds=context.settings.delivery_claim_timeout_seconds)
-    await process(context, str(guid), claim_timeout=claim_timeout)
+    await process(context, *(str(arg) for arg in args), claim_timeout=claim_timeout)
 
 
 async def sweep_job(context: ProcessContext, *args: str | int) -> None:

@@ -19,6 +19,7 @@ DELIVERY_JOB_PREFIX = "delivery:"
 SWEEP_REPOSITORY_JOB_PREFIX = "sweep:"
 SWEEP_INSTALLATION_JOB_PREFIX = "sweep-installation:"
 SWEEP_TICK_JOB_PREFIX = "sweep-tick:"
+SWEEP_NOW_JOB_PREFIX = "sweep-now:"  # a sweep asked for outside the schedule
 RECOVER_TICK_JOB_PREFIX = "recover-tick:"
 LEDGER_TICK_JOB_PREFIX = "ledger-tick:"
 
@@ -35,6 +36,11 @@ def sweep_repository_job_id(sweep_id: int, repository_id: int) -> str:
 
 def sweep_installation_job_id(installation_id: int) -> str:
     return f"{SWEEP_INSTALLATION_JOB_PREFIX}{installation_id}"
+
+
+def sweep_now_job_id(requested_at_ms: int) -> str:
+    """A sweep asked for at this millisecond, outside the schedule."""
+    return f"{SWEEP_NOW_JOB_PREFIX}{requested_at_ms}"
 
 
 def tick_job_id(prefix: str, interval_seconds: float, now: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 # Job names: the job functions registered under these names in both queue implementations.
-PROCESS_DELIVERY = "process_delivery"  # (guid: str) apply one stored webhook delivery
+PROCESS_DELIVERY = "process_delivery"  # (guid: str, ...) apply stored webhook deliveries
 SWEEP = "sweep"  # () start a reconcile sweep: enqueue one SWEEP_REPOSITORY job per repository
 SWEEP_REPOSITORY = "sweep_repository"  # (sweep_id: int, repository_id: int)
 SWEEP_INSTALLATION = "sweep_installation"  # (installation_id: int) sweep one now (webhook)

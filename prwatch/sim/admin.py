@@ -234,7 +234,51 @@ async def expire_tokens(request: Request, sim: Any, body: dict[str, Any]) -> Any
 
 
 async def truth(request: Request, sim: Any, body: dict[str, Any]) -> Any:
-    return sim.world.truth()
+    """The whole world, or with ``?installation_id=N`` only the repositories that installation
+    holds now, their PRs and check runs (every installation is listed either way): a world of
+    a million PRs is read one installation at a time."""
+    wanted = request.query_params.get("installation_id")
+    if wanted is None:
+        return sim.world.truth()
+    return _installation_truth(sim.world, int(wanted))
+
+
+def _installation_truth(world: World, installation_id: int) -> dict[str, Any]:
+    whole_installations = [
+        {
+            "id": inst.id,
+            "account_login": inst.account.login,
+            "account_type": inst.account.type,
+            "suspended": inst.suspended,
+            "deleted": inst.deleted,
+            "repository_ids": sorted(inst.repository_ids),
+        }
+        for inst in sorted(world.installations.values(), key=lambda i: i.id)
+    ]
+    repos = sorted(
+        (r for r in world.repositories.values() if r.installation_id == installation_id),
+        key=lambda r: r.id,
+    )
+    ids = {repo.id for repo in repos}
+    return {
+        "installations": whole_installations,
+        "repositories": [
+            {
+                "id": repo.id,
+                "full_name": repo.full_name,
+                "installation_id": repo.installation_id,
+                "private": repo.private,
+                "deleted": repo.deleted,
+            }
+            for repo in repos
+        ],
+        "pull_requests": [_pr(pr) for repo in repos for pr in repo.pulls],
+        "check_runs": [
+            _run(world, run)
+            for run in sorted(world.runs.values(), key=lambda r: r.id)
+            if run.suite.repo.id in ids
+        ],
+    }
 
 
 async def stats(request: Request, sim: Any, body: dict[str, Any]) -> Any:

@@ -41,7 +41,8 @@ def iso(epoch_seconds: int | None) -> str | None:
     """GitHub's timestamp format: `2019-05-15T15:20:33Z`."""
     if epoch_seconds is None:
         return None
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # time.gmtime is ~2.5x cheaper than datetime; a REST page of PRs formats ~400 timestamps.
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
 
 
 def parse_iso(text: str) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from prwatch.sim.entities import Repository
@@ -33,6 +36,21 @@ LABELS = ("bug", "enhancement", "documentation", "dependencies", "performance", 
 YEAR = 365 * 24 * 3600
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a while, for work that leaves no cyclic garbage.
+
+    Generation only adds objects that stay: collecting meanwhile finds nothing and, as the
+    heap grows, costs more each time (~25% of the generation's CPU)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def populate(
     world: World,
     *,
@@ -47,6 +65,28 @@ def populate(
         raise ValueError("repos and prs must be ≥ 0 and installations ≥ 1")
     if not 0.0 <= open_ratio <= 1.0 or not 0.0 <= fork_ratio <= 1.0:
         raise ValueError("open_ratio and fork_ratio must be within [0, 1]")
+    with collector_paused():
+        _populate(
+            world,
+            repos=repos,
+            prs=prs,
+            installations=installations,
+            open_ratio=open_ratio,
+            checks_per_open_pr=checks_per_open_pr,
+            fork_ratio=fork_ratio,
+        )
+
+
+def _populate(
+    world: World,
+    *,
+    repos: int,
+    prs: int,
+    open_ratio: float,
+    installations: int,
+    checks_per_open_pr: int,
+    fork_ratio: float,
+) -> None:
     rng = world.rng
     now = world.clock.now()
     insts = [

@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from graphql import (
-    DocumentNode,
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
     execute,
-    parse,
-    validate,
 )
 from graphql.execution.collect_fields import collect_fields
+from graphql.execution.execute import assume_not_awaitable
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
@@ -42,8 +40,15 @@ from prwatch.sim.auth import TokenStore
 from prwatch.sim.clock import Clock
 from prwatch.sim.config import SimConfig
 from prwatch.sim.graphql_cost import QueryCost, query_cost
+from prwatch.sim.graphql_documents import DocumentCache, DocumentEntry
 from prwatch.sim.graphql_paging import QueryError
-from prwatch.sim.graphql_schema import GitHubExecutionContext, QueryContext, RateLimitReport, schema
+from prwatch.sim.graphql_results import (
+    CommitResults,
+    ReuseContext,
+    ReusingExecutionContext,
+    Splices,
+)
+from prwatch.sim.graphql_schema import RateLimitReport, schema
 from prwatch.sim.limits import (
     MINUTE_S,
     Budget,
@@ -87,6 +92,7 @@ class Answer:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     outcome: str | None = None  # the statistics outcome when not just the status
+    splices: Splices | None = None  # JSON texts standing in the body as placeholders
 
 
 class PointsPerMinute:
@@ -116,6 +122,8 @@ class GraphQLEndpoint:
     def __init__(self, sim: SimulatorLike) -> None:
         self.sim = sim
         self.points_per_minute = PointsPerMinute()
+        self.documents = DocumentCache(schema(), github_error)
+        self.commit_results = CommitResults()
 
     def routes(self) -> list[Route]:
         return [Route("/graphql", self.serve, methods=["POST"])]
@@ -131,7 +139,10 @@ class GraphQLEndpoint:
         finally:
             sim.secondary.in_flight -= 1
         sim.stats.count(ROUTE, answer.outcome or str(answer.status))
-        body = dumps(answer.body).encode()
+        text = dumps(answer.body)
+        if answer.splices:
+            text = answer.splices.apply(text)
+        body = text.encode()
         delay_ms = sim.config.latency_ms + sim.config.latency_ms_per_kb * len(body) / 1024
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
@@ -152,7 +163,7 @@ class GraphQLEndpoint:
             payload = json.loads(await request.body())
         except (UnicodeDecodeError, json.JSONDecodeError):
             return Answer(400, _message("Problems parsing JSON"), budget.headers(RESOURCE))
-        prepared = _prepare(payload)
+        prepared = _prepare(self.documents, payload)
         if isinstance(prepared, list):
             return Answer(200, {"errors": prepared}, budget.headers(RESOURCE))
         points = prepared.cost.points
@@ -168,19 +179,28 @@ class GraphQLEndpoint:
                 return Answer(200, {"errors": errors}, budget.headers(RESOURCE), "rate_limited")
             self.points_per_minute.record(subject, points, now)
             sim.stats.spend(RESOURCE, points)
-        context = QueryContext(
-            sim.world, installation_id, _report(prepared.cost, budget), prepared.dry_run
+        self.commit_results.attach(sim.world)
+        context = ReuseContext(
+            sim.world,
+            installation_id,
+            _report(prepared.cost, budget),
+            prepared.dry_run,
+            results=self.commit_results,
+            fragments=prepared.entry.fragments,
+            shapes=prepared.entry.shapes,
         )
         result = execute(
             schema(),
-            prepared.document,
+            prepared.entry.document,
             context_value=context,
             variable_values=prepared.variables,
             operation_name=prepared.operation_name,
-            execution_context_class=GitHubExecutionContext,
+            execution_context_class=ReusingExecutionContext,
+            is_awaitable=assume_not_awaitable,  # every resolver is synchronous
         )
         assert isinstance(result, ExecutionResult), "resolvers are synchronous"
-        return Answer(200, _result_body(result), budget.headers(RESOURCE))
+        body = _result_body(result)
+        return Answer(200, body, budget.headers(RESOURCE), splices=context.splices)
 
 
 def graphql_routes(sim: SimulatorLike) -> list[Route]:
@@ -191,14 +211,14 @@ def graphql_routes(sim: SimulatorLike) -> list[Route]:
 # ---- request handling -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PreparedQuery:
-    document: DocumentNode
+    entry: DocumentEntry
     operation_name: str | None
     variables: dict[str, Any]
     cost: QueryCost
     dry_run: bool
 
 
-def _prepare(payload: object) -> PreparedQuery | list[dict[str, Any]]:
+def _prepare(documents: DocumentCache, payload: object) -> PreparedQuery | list[dict[str, Any]]:
     """A query ready to charge and run, or the errors that refuse it (free of charge)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return [{"message": "A query attribute must be specified and must be a string."}]
@@ -208,9 +228,10 @@ def _prepare(payload: object) -> PreparedQuery | list[dict[str, Any]]:
         return [{"message": "Variables are invalid JSON."}]
     if operation_name is not None and not isinstance(operation_name, str):
         return [{"message": "An operationName must be a string."}]
-    document = _parsed(payload["query"])
-    if isinstance(document, list):
-        return document
+    entry = documents.get(payload["query"])
+    if isinstance(entry, list):
+        return entry
+    document, fragments = entry.document, entry.fragments
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         problem = (
@@ -224,31 +245,18 @@ def _prepare(payload: object) -> PreparedQuery | list[dict[str, Any]]:
     coerced = get_variable_values(schema(), operation.variable_definitions or (), variables)
     if isinstance(coerced, list):
         return [github_error(error) for error in coerced]
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
+
+    def static(read: Mapping[str, Any]) -> tuple[QueryCost, bool]:
+        # `read` stands for the coerced variables (graphql-core only reads them).
+        values = cast(dict[str, Any], read)
+        cost = query_cost(schema(), operation, fragments, values)
+        return cost, _dry_run(operation, fragments, values)
+
     try:
-        cost = query_cost(schema(), operation, fragments, coerced)
+        cost, dry_run = entry.static(operation, coerced, static)
     except QueryError as refusal:
         return [_refusal(refusal)]
-    return PreparedQuery(
-        document, operation_name, variables, cost, _dry_run(operation, fragments, coerced)
-    )
-
-
-@lru_cache(maxsize=16)  # a 100-commit query's syntax tree takes ~2 MB
-def _parsed(query: str) -> DocumentNode | list[dict[str, Any]]:
-    """Parsed and validated once per distinct query text (pollers repeat theirs)."""
-    try:
-        document = parse(query)
-    except GraphQLError as error:
-        return [github_error(error)]
-    errors = validate(schema(), document)
-    if errors:
-        return [github_error(error) for error in errors]
-    return document
+    return PreparedQuery(entry, operation_name, variables, cost, dry_run)
 
 
 def _dry_run(

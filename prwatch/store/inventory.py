@@ -127,6 +127,8 @@ class InventoryOperations(TransactionBase):
         if not by_id:
             return
         await self._require_installations(s.installation_id for s in by_id.values())
+        await self._flush_writes()
+        self._forget_repositories()
         now = self._clock()
         rows = [
             {
@@ -167,6 +169,8 @@ class InventoryOperations(TransactionBase):
         record = await self._require_repository(repository_id)
         if record.removed_at is not None:
             return 0
+        await self._flush_writes()
+        self._forget_repositories()
         now = self._clock()
         await self._connection.execute(
             update(repositories)

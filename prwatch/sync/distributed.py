@@ -10,17 +10,19 @@ killed after its apply) finds its row recorded and stops.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from prwatch.github.responses import ApiResponse, GraphQLResponse
-from prwatch.queue.keys import sweep_repository_job_id
-from prwatch.queue.port import SWEEP_REPOSITORY, JobQueue, QueueUnavailable
-from prwatch.store.records import RepositoryRecord, SweepResult, SweepStatus
+from prwatch.queue.keys import sweep_now_job_id, sweep_repository_job_id
+from prwatch.queue.port import SWEEP, SWEEP_REPOSITORY, JobQueue, QueueUnavailable
+from prwatch.store.records import RepositoryRecord, SweepRecord, SweepResult, SweepStatus
 from prwatch.store.store import Store
 from prwatch.store.sweep_jobs import SweepRepositoryRecorded, SweepTally
 from prwatch.sync.check_discovery import CheckApi
@@ -211,6 +213,50 @@ async def plan_sweep(
         extra={"sweep_id": sweep_id, "repositories": len(repository_ids)},
     )
     return planned
+
+
+async def request_sweep(queue: JobQueue, *, now: Clock = utc_now) -> str | None:
+    """Queue a sweep now, outside the schedule: the SWEEP job the schedule queues, under an id
+    of its own. Returns that job id; None when an equal one was queued already. Whichever
+    worker takes the job plans the sweep (``plan_sweep``), so it too is skipped while another
+    sweep runs."""
+    job_id = sweep_now_job_id(int(now().timestamp() * 1000))
+    return job_id if await queue.enqueue(SWEEP, job_id=job_id) else None
+
+
+async def latest_sweep_id(store: Store) -> int:
+    """The id of the newest sweep recorded, 0 when there is none."""
+    async with store.transaction(read_only=True) as tx:
+        latest = await tx.recent_sweeps(limit=1)
+    return latest[0].id if latest else 0
+
+
+class SweepWaitTimeout(TimeoutError):
+    """No sweep newer than the one named was finished in time."""
+
+
+async def wait_for_sweep(
+    store: Store,
+    *,
+    after_id: int,
+    timeout_seconds: float,
+    poll_seconds: float = 0.25,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> SweepRecord:
+    """The first sweep with an id above ``after_id``, once it has finished (its last
+    repository recorded, by whichever worker). Raises SweepWaitTimeout after the timeout."""
+    deadline = clock() + timeout_seconds
+    while True:
+        async with store.transaction(read_only=True) as tx:
+            recent = await tx.recent_sweeps(limit=20)
+        newer = sorted((s for s in recent if s.id > after_id), key=lambda s: s.id)
+        if newer and newer[0].finished_at is not None:
+            return newer[0]
+        if clock() >= deadline:
+            state = f"sweep {newer[0].id} still running" if newer else "no sweep started"
+            raise SweepWaitTimeout(f"{state} {timeout_seconds:.0f} s after sweep {after_id}")
+        await sleep(poll_seconds)
 
 
 async def sweep_planned_repository(

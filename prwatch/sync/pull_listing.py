@@ -12,12 +12,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from prwatch.domain.models import PullRequestSnapshot
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.payloads import PayloadError, pull_request_from_json
 from prwatch.github.port import RestReader
 from prwatch.github.responses import ApiResponse
+from prwatch.github.skim import PageShapeError, skim_pull_request_page
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +90,27 @@ async def list_pull_requests(
     if response.redirected_from is not None:
         listing.new_full_name = await _current_full_name(api, installation_id, repository_id)
     while True:
-        _require_ok(response)
-        listing.pages += 1
-        reached_watermark = _read_page(response, repository_id, stop_at, listing)
-        next_url = response.links.get("next")
+        next_url, reached_watermark = _take_page(response, repository_id, stop_at, listing)
+        # Let go of this page (about 1.5 MB) before the next one arrives: with many repositories
+        # in flight, holding two pages each is most of the sweep's memory.
+        del response
         if reached_watermark or next_url is None:
             listing.complete = next_url is None and stop_at is None
             return listing
         response = await api.get(next_url, installation_id=installation_id, route=PULLS_ROUTE)
+
+
+def _take_page(
+    response: ApiResponse,
+    repository_id: int,
+    stop_at: datetime | None,
+    listing: PullListing,
+) -> tuple[str | None, bool]:
+    """Read one page into `listing`: the next page's URL, and whether `stop_at` was reached."""
+    _require_ok(response)
+    listing.pages += 1
+    reached_watermark = _read_page(response, repository_id, stop_at, listing)
+    return response.links.get("next"), reached_watermark
 
 
 def _read_page(
@@ -105,9 +120,7 @@ def _read_page(
     listing: PullListing,
 ) -> bool:
     """Add the page's PRs to `listing`; True once the page reached `stop_at`."""
-    items = response.json()
-    if not isinstance(items, list):
-        raise UnexpectedResponse(f"PR listing of repository {repository_id} is not a list")
+    items = _decode_page(response, repository_id)
     reached = False
     for item in items:
         try:
@@ -124,6 +137,21 @@ def _read_page(
         if stop_at is not None and pr.updated_at <= stop_at:
             reached = True
     return reached
+
+
+def _decode_page(response: ApiResponse, repository_id: int) -> list[Any]:
+    try:
+        return skim_pull_request_page(response.body)
+    except PageShapeError:
+        pass  # decode it all, so that each malformed item is reported on its own
+    except ValueError:
+        raise UnexpectedResponse(
+            f"PR listing of repository {repository_id} is not JSON ({len(response.body)} bytes)"
+        ) from None
+    items = response.json()
+    if not isinstance(items, list):
+        raise UnexpectedResponse(f"PR listing of repository {repository_id} is not a list")
+    return items
 
 
 async def _current_full_name(api: RestReader, installation_id: int, repository_id: int) -> str:

@@ -20,6 +20,7 @@ from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
 from prwatch.queue.scheduler import run_periodic
 from prwatch.web.api import API_ROUTES
 from prwatch.web.health import HEALTH_ROUTES
+from prwatch.web.intake import DeliveryIntake
 from prwatch.web.pages import PAGE_ROUTES
 from prwatch.web.webhooks import receive_webhook
 
@@ -38,14 +39,20 @@ def embedded_job_functions() -> Mapping[str, JobRunner]:
 
 
 async def _process_delivery_job(context: Any, *args: str | int) -> None:
-    (guid,) = args
-    await process_delivery(context, str(guid))
+    await process_delivery(context, *(str(guid) for guid in args))
 
 
 async def start_embedded_queue(context: ProcessContext) -> None:
     """In the embedded mode (no Redis) the web process runs the jobs itself."""
     if isinstance(context.queue, InProcessQueue) and not context.queue.started:
         await context.queue.start(context, embedded_job_functions())
+
+
+async def close_intake(app: Starlette) -> None:
+    """Let the deliveries being stored finish before the context closes under them."""
+    intake = getattr(app.state, "intake", None)
+    if isinstance(intake, DeliveryIntake):
+        await intake.aclose()
 
 
 def create_app(settings: Settings, *, context: ProcessContext | None = None) -> Starlette:
@@ -56,7 +63,10 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if context is not None:
             await start_embedded_queue(context)
-            yield
+            try:
+                yield
+            finally:
+                await close_intake(app)
             return
         owned = await create_context(settings)
         app.state.context = owned
@@ -67,6 +77,7 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
                 schedule = asyncio.create_task(run_periodic(owned), name="prwatch-scheduler")
             yield
         finally:
+            await close_intake(app)
             if schedule is not None:
                 schedule.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

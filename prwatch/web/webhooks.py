@@ -1,4 +1,5 @@
-"""``POST /webhooks``: verify, store, acknowledge, queue. The hot path: one short transaction.
+"""``POST /webhooks``: verify, store, acknowledge, queue. The hot path: one short transaction,
+shared with the deliveries that arrive at the same time (``prwatch.web.intake``).
 
 Nothing is acknowledged that is not stored: the delivery is committed before the 2xx, and
 queueing it is best effort on top (a stored delivery the queue lost is found by recovery).
@@ -16,9 +17,9 @@ from starlette.responses import JSONResponse
 from prwatch.context import ProcessContext
 from prwatch.events.envelope import HANDLED_EVENTS, MalformedDelivery, read_envelope
 from prwatch.github.signature import verify
-from prwatch.queue.inprocess import delivery_job_id
-from prwatch.queue.port import PROCESS_DELIVERY, QueueUnavailable
-from prwatch.store import DeliveryStatus, StoreError
+from prwatch.store import StoreError
+from prwatch.store.deliveries import NewDelivery
+from prwatch.web.intake import DeliveryIntake
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ def request_context(request: Request) -> ProcessContext:
     if not isinstance(context, ProcessContext):
         raise RuntimeError("the app's lifespan did not run: no process context")
     return context
+
+
+def request_intake(request: Request) -> DeliveryIntake:
+    """The app's delivery intake (group commit), made on first use for the app's context."""
+    intake = getattr(request.app.state, "intake", None)
+    if not isinstance(intake, DeliveryIntake):
+        context = request_context(request)
+        intake = DeliveryIntake(context.store, context.queue)
+        request.app.state.intake = intake
+    return intake
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -94,18 +105,19 @@ async def _receive(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
     handled = event in HANDLED_EVENTS
+    delivery = NewDelivery(
+        guid,
+        event,
+        envelope.action,
+        envelope.installation_id,
+        envelope.repository_id,
+        body,
+        handled=handled,
+    )
     try:
-        async with context.store.transaction() as tx:
-            new = await tx.record_delivery(
-                guid,
-                event,
-                envelope.action,
-                envelope.installation_id,
-                envelope.repository_id,
-                body,
-            )
-            if new and not handled:
-                await tx.mark_delivery(guid, DeliveryStatus.IGNORED)
+        # Committed (with whatever other deliveries share the transaction) and queued before
+        # the 2xx.
+        new = await request_intake(request).record(delivery)
     except (StoreError, OSError) as problem:
         log.warning(
             "could not store a delivery", extra={"delivery_id": guid, "error": str(problem)}
@@ -113,11 +125,6 @@ async def _receive(request: Request) -> JSONResponse:
         return error(503, "cannot store the delivery now; please redeliver")
     if not new:
         return JSONResponse({"duplicate": True})
-    if handled:
-        try:
-            await context.queue.enqueue(PROCESS_DELIVERY, guid, job_id=delivery_job_id(guid))
-        except QueueUnavailable:
-            log.warning("queue unavailable: delivery left to recovery", extra={"delivery_id": guid})
     return JSONResponse({"delivery": guid}, status_code=202)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 
 import httpx
 import pytest
@@ -284,3 +286,26 @@ async def test_a_no_op_sleep_does_not_make_the_route_limiter_spin(clock: FakeClo
         await asyncio.gather(requests(), ticker())
     assert time.monotonic() - started >= 0.05
     assert ticks >= 4
+
+
+async def test_a_read_response_is_freed_at_once_not_by_the_cycle_collector(
+    github: FakeGitHub,
+) -> None:
+    # A page of PRs is ~1.5 MB; held until a cyclic collection, dozens piled up in a sweep.
+    answered: list[weakref.ref[httpx.Response]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = json_response(200, [{"number": 1}])
+        answered.append(weakref.ref(response))
+        return response
+
+    github.routes[f"GET {PULLS}"] = handler
+    async with github.client() as client:
+        gc.collect()
+        gc.disable()
+        try:
+            page = await client.get(PULLS, installation_id=7, route=ROUTE)
+            assert page.json() == [{"number": 1}]
+            assert answered and answered[-1]() is None
+        finally:
+            gc.enable()
