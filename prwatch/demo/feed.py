@@ -75,6 +75,9 @@ class ChangeFeed:
     by_source: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[str] = field(default_factory=Counter)
     _names: dict[int, str] = field(default_factory=dict)
+    # The follower task and the demo's own polls share the cursor: one reader at a time, or
+    # both would read (and count) the same page.
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def start_at_end(self) -> None:
         """Skip what is already logged (the cold sync), counting it but printing nothing."""
@@ -86,6 +89,10 @@ class ChangeFeed:
 
     async def poll(self) -> int:
         """Read everything logged since the last poll; the number of changes read."""
+        async with self._reading:
+            return await self._read_to_end()
+
+    async def _read_to_end(self) -> int:
         total = 0
         while True:
             async with self.store.transaction(read_only=True) as tx:

@@ -31,7 +31,8 @@ async def test_a_small_scale_up_run_is_exact(
         # Both workers ran and were measured; the record's requests are the simulator's, less
         # the installation tokens the client takes for itself.
         assert len(p["peak_rss_mb_by_worker"]) == 2 and min(p["peak_rss_mb_by_worker"]) > 0
-        assert p["cpu_seconds"] > 0 and f["simulator"]["cpu_seconds"] > 0
+        # CPU time is read in clock ticks (10 ms): a tiny scenario may round to none.
+        assert p["cpu_seconds"] >= 0 and f["simulator"]["cpu_seconds"] >= 0
         assert f["machine"]["busy_cpu_seconds"] >= p["cpu_seconds"]
         stats = f["simulator"]["stats"]
         tokens = sum(
@@ -47,6 +48,8 @@ async def test_a_small_scale_up_run_is_exact(
         assert p["points_core"] + p["points_graphql"] >= f["limit"]["points"]
     assert by_name["cold"]["correctness"]["expected_changes"] > 80  # 4 x 20 PRs, 4 repos, runs
     assert by_name["cold"]["prwatch"]["repositories"] == 4
+    assert by_name["cold"]["prwatch"]["cpu_seconds"] > 0
+    assert by_name["cold"]["simulator"]["cpu_seconds"] > 0
     assert by_name["no-change"]["correctness"]["expected_changes"] == 0
     assert by_name["no-change"]["rows_written"]["change_log"] == 0
     # The workers share each installation's token through Redis, so every repository's

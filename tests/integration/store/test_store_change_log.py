@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from rich.console import Console
 from store_factories import (
     INSTALLATION_ID,
     REPOSITORY_ID,
@@ -13,6 +14,7 @@ from store_factories import (
     seed_repository,
 )
 
+from prwatch.demo.feed import PAGE, ChangeFeed
 from prwatch.domain.models import Change, ChangeKind, ChangeSet, Source
 from prwatch.store import InvalidStoreInput, Store
 
@@ -170,3 +172,19 @@ async def test_transactions_on_one_repository_serialize(store: Store) -> None:
     assert events in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
     async with store.transaction() as tx:
         assert (await tx.load_pull_requests(REPOSITORY_ID))[7].title == "2"
+
+
+async def test_the_demo_feed_counts_each_change_once_when_polled_concurrently(
+    store: Store,
+) -> None:
+    # The demo polls from its follower task and from the main task at once; both must not read
+    # the same page from the shared cursor.
+    await seed_repository(store)
+    changes = tuple(_change(n) for n in range(PAGE * 2 + 5))
+    async with store.transaction() as tx:
+        written = await tx.write_change_set(ChangeSet(changes=changes), source=Source.SWEEP)
+    feed = ChangeFeed(store, Console(quiet=True), printing=False)
+    read = await asyncio.gather(*(feed.poll() for _ in range(4)))
+    assert sum(read) == len(written)
+    assert feed.by_source == {"sweep": len(written)}
+    assert feed.cursor == written[-1]
