@@ -10,12 +10,12 @@ The model (a lower bound, stated so a reader can check it), per installation of 
 - every installation's repository list: 1 request per 100 repositories, 1 point each when it
   changed (cold, or a repository left, came or was renamed), 0 when unchanged (304);
 - cold: every PR is read once, 100 per page (1 point per page, at least one page per
-  repository), and every open PR's check runs once through GraphQL, 100 PRs per query
-  (GraphQL charges at least 1 point a query; a query runs with one installation's token, so
-  queries do not mix installations);
+  repository), and every open PR's check runs once through GraphQL, 149 PRs' head commits per
+  query (GitHub divides a query's connections by 100 and rounds, at least 1 point: 149 cost 1;
+  a query runs with one installation's token, so queries do not mix installations);
 - later sweeps: one conditional PR listing per repository (a 304 costs 0 points; a changed
   repository answers 200 for 1 point with its changed PRs on the first page); check runs
-  change without touching their PR, so the open PRs' check runs are asked again, 100 PRs per
+  change without touching their PR, so the open PRs' check runs are asked again, 149 PRs per
   GraphQL query.
 """
 
@@ -27,8 +27,9 @@ from math import ceil
 from typing import Any
 
 from bench.correctness import View
+from prwatch.sync.check_query import COMMITS_PER_QUERY
 
-PAGE = 100  # items per REST page, and PRs per GraphQL query
+PAGE = 100  # items per REST page
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class Shape:
         return max(1, ceil(len(self.prs_per_repo) / PAGE))
 
     def graphql_queries(self) -> int:
-        return ceil(self.open_prs / PAGE)
+        return ceil(self.open_prs / COMMITS_PER_QUERY)
 
 
 def shape_of(view: View) -> Shape:

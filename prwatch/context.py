@@ -24,6 +24,7 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import JobQueue
 from prwatch.store import Store, create_engine
 from prwatch.sync.options import SweepOptions
+from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 
 @dataclass(slots=True)
@@ -37,6 +38,8 @@ class ProcessContext:
     started_monotonic: float = field(default_factory=time.monotonic, repr=False)
     _error_counter: ErrorCounter | None = field(default=None, repr=False)
     _token_sharing: SharedTokens | None = field(default=None, repr=False)
+    # The repository sweeps this process runs at once share check queries.
+    check_queries: SharedCheckQueries = field(default_factory=SharedCheckQueries, repr=False)
 
     def __post_init__(self) -> None:
         # Metrics are wired where the context is built, never at import (see Metrics).

@@ -74,6 +74,7 @@ async def sweep_repository_job(context: ProcessContext, *args: str | int) -> Non
         int(sweep_id),
         int(repository_id),
         options=sweep_options(context.settings),
+        checks=context.check_queries,
     )
 
 

@@ -1,6 +1,7 @@
 """Check-run discovery: the check runs on the head commits of a repository's open PRs.
 
-GraphQL first (see check_query for why); a commit with more check runs than one rollup page
+GraphQL first (see check_query for why), in queries shared with the other repositories swept
+at the same time (see shared_check_queries); a commit with more check runs than one rollup page
 holds is read over REST, page by page.
 """
 
@@ -15,12 +16,8 @@ from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import check_run_from_json
 from prwatch.github.port import RestReader
 from prwatch.github.responses import GraphQLResponse
-from prwatch.sync.check_query import (
-    RepositoryCommits,
-    batch_commits,
-    build_check_query,
-    parse_check_rollups,
-)
+from prwatch.sync.check_query import RepositoryCommits
+from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 CHECK_RUNS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
 
@@ -37,28 +34,24 @@ class CheckApi(RestReader, Protocol):
 
 
 async def discover_check_runs(
-    api: CheckApi, *, installation_id: int, commits: RepositoryCommits
+    api: CheckApi,
+    *,
+    installation_id: int,
+    commits: RepositoryCommits,
+    shared: SharedCheckQueries | None = None,
 ) -> dict[str, list[CheckRunSnapshot]]:
-    """Every check run GitHub shows for each of `commits.shas` (latest per suite and name)."""
-    found: dict[str, list[CheckRunSnapshot]] = {sha: [] for sha in commits.shas}
-    for batch in batch_commits([commits]):
-        query, variables = build_check_query(batch)
-        response = await api.graphql(query, installation_id=installation_id, variables=variables)
-        unexpected = [t for t in response.error_types() if t != "NOT_FOUND"]
-        if unexpected or not isinstance(response.data, Mapping):
-            raise UnexpectedResponse(
-                f"check query for {commits.owner}/{commits.name} failed: "
-                f"{', '.join(unexpected) or 'no data'}"
-            )
-        rollups = parse_check_rollups(batch, response.data)
-        if rollups.missing_repositories:
-            raise UnexpectedResponse(
-                f"GraphQL does not resolve {commits.owner}/{commits.name} (REST listed it)"
-            )
-        for (_, sha), runs in rollups.runs.items():
-            found[sha] = runs
-        for _, sha in sorted(rollups.truncated):
-            found[sha] = await _check_runs_over_rest(api, installation_id, commits, sha)
+    """Every check run GitHub shows for each of `commits.shas` (latest per suite and name).
+
+    With ``shared``, the GraphQL queries carry other repositories' commits too."""
+    queries = shared if shared is not None else SharedCheckQueries()
+    checks = await queries.read(api, installation_id=installation_id, commits=commits)
+    if checks.missing:
+        raise UnexpectedResponse(
+            f"GraphQL does not resolve {commits.owner}/{commits.name} (REST listed it)"
+        )
+    found = checks.runs
+    for sha in sorted(checks.truncated):
+        found[sha] = await _check_runs_over_rest(api, installation_id, commits, sha)
     return found
 
 

@@ -113,27 +113,3 @@ def parse_check_rollups(
                         check_run_from_graphql(node, repo.repository_id, head_sha=sha)
                     )
     return found
-
-
-def batch_commits(repos: Sequence[RepositoryCommits]) -> list[list[RepositoryCommits]]:
-    """Split repositories' commits into query-sized batches, keeping a repository's together
-    where it fits (so that one repository's failure touches as few queries as possible)."""
-    batches: list[list[RepositoryCommits]] = []
-    current: list[RepositoryCommits] = []
-    size = 0
-    for repo in repos:
-        shas = list(repo.shas)
-        while shas:
-            room = COMMITS_PER_QUERY - size
-            if room == 0:
-                batches.append(current)
-                current, size = [], 0
-                continue
-            taken, shas = shas[:room], shas[room:]
-            current.append(
-                RepositoryCommits(repo.repository_id, repo.owner, repo.name, tuple(taken))
-            )
-            size += len(taken)
-    if current:
-        batches.append(current)
-    return batches

@@ -30,6 +30,7 @@ from prwatch.sync.inventory import InventoryApi, discover_inventory
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.processor import sweep_repositories
 from prwatch.sync.repository_sweep import RepositoryOutcome, sweep_repository
+from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +268,12 @@ async def sweep_planned_repository(
     *,
     options: SweepOptions,
     now: Clock = utc_now,
+    checks: SharedCheckQueries | None = None,
 ) -> SweepRepositoryRecorded:
-    """Sweep one planned repository of a sweep and record it; nothing when it was recorded."""
+    """Sweep one planned repository of a sweep and record it; nothing when it was recorded.
+
+    ``checks`` is the process's: its jobs running at once share check queries (and the job
+    that sends a shared query has its points in its tally)."""
     async with store.transaction(read_only=True) as tx:
         planned = await tx.get_sweep_repository(sweep_id, repository_id)
         repository = await tx.get_repository(repository_id)
@@ -285,7 +290,9 @@ async def sweep_planned_repository(
         # Removed since it was planned (a webhook got there first): nothing left to sweep.
         ok, tally = True, metered.tally()
     else:
-        outcome = await sweep_repository(store, metered, repository, options=options, now=now())
+        outcome = await sweep_repository(
+            store, metered, repository, options=options, now=now(), checks=checks
+        )
         ok, tally = outcome.ok, _tally(metered, outcome)
     async with store.transaction() as tx:
         recorded = await tx.record_sweep_repository(sweep_id, repository_id, ok=ok, tally=tally)

@@ -24,6 +24,7 @@ from prwatch.sync.check_discovery import CheckApi
 from prwatch.sync.inventory import InventoryApi, discover_inventory
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.repository_sweep import RepositoryOutcome, sweep_repository
+from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 log = logging.getLogger(__name__)
 
@@ -119,13 +120,16 @@ async def sweep_repositories(
     now: datetime,
 ) -> list[RepositoryOutcome]:
     limit = asyncio.Semaphore(options.max_concurrent_repositories)
+    checks = SharedCheckQueries()
     done = 0
 
     async def one(repository: RepositoryRecord) -> RepositoryOutcome:
         nonlocal done
         async with limit:
             started = time.monotonic()
-            outcome = await sweep_repository(store, api, repository, options=options, now=now)
+            outcome = await sweep_repository(
+                store, api, repository, options=options, now=now, checks=checks
+            )
             if (metrics := current_metrics()) is not None:
                 metrics.observe_repository_sweep(
                     repository.full_name, time.monotonic() - started, ok=outcome.ok

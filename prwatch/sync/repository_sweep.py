@@ -33,6 +33,7 @@ from prwatch.sync.pull_listing import (
     list_pull_requests,
     pulls_etag_key,
 )
+from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,19 @@ async def sweep_repository(
     *,
     options: SweepOptions,
     now: datetime,
+    checks: SharedCheckQueries | None = None,
 ) -> RepositoryOutcome:
-    """Bring one repository up to date; never raises for GitHub or database trouble."""
+    """Bring one repository up to date; never raises for GitHub or database trouble.
+
+    ``checks`` shares check queries with the other repositories swept meanwhile."""
     outcome = RepositoryOutcome(repository.id, repository.full_name)
+    checks = checks if checks is not None else SharedCheckQueries()
     for attempt in range(1, options.retry_attempts + 1):
         outcome.attempts = attempt
         try:
-            await _sweep_once(store, api, repository, options=options, now=now, outcome=outcome)
+            await _sweep_once(
+                store, api, repository, options=options, now=now, outcome=outcome, checks=checks
+            )
             outcome.ok, outcome.error = True, None
             return outcome
         except (RateLimited, BudgetReserved) as error:
@@ -97,7 +104,55 @@ async def _sweep_once(
     options: SweepOptions,
     now: datetime,
     outcome: RepositoryOutcome,
+    checks: SharedCheckQueries,
 ) -> None:
+    # Until its checks are asked for, this sweep may add commits to a shared check query.
+    async with checks.taking_part():
+        state, stored_open, listing = await _list(store, api, repository, options=options, now=now)
+        outcome.listing = listing.outcome.value
+        outcome.prs_seen = len(listing.pull_requests)
+        if listing.outcome is ListingOutcome.GONE:
+            async with asyncio.timeout(options.transaction_timeout_seconds):
+                async with store.transaction() as tx:
+                    await _remove_repository(tx, repository, RemovalReason.NOT_FOUND, outcome)
+            return
+        full_name = listing.new_full_name or repository.full_name
+        heads = _open_heads(stored_open, listing.pull_requests)
+        outcome.open_prs_checked = len(heads)
+        check_runs: list[CheckRunSnapshot] = []
+        if heads:
+            owner, name = full_name.split("/", 1)
+            found = await discover_check_runs(
+                api,
+                installation_id=repository.installation_id,
+                commits=RepositoryCommits(repository.id, owner, name, tuple(sorted(heads))),
+                shared=checks,
+            )
+            check_runs = [run for runs in found.values() for run in runs]
+
+    async with asyncio.timeout(options.transaction_timeout_seconds):
+        async with store.transaction() as tx:
+            applied = await apply_observation(
+                tx,
+                Observation(repository.id, listing.pull_requests, check_runs),
+                source=Source.SWEEP,
+                installation_id=repository.installation_id,
+            )
+            outcome.changes_by_kind.update(c.kind.value for c in applied.change_set.changes)
+            if listing.new_full_name is not None:  # after the apply: it locked the repository
+                await _rename_repository(tx, repository, listing.new_full_name, outcome)
+            await _remember_progress(tx, state, listing, options=options, now=now)
+
+
+async def _list(
+    store: Store,
+    api: CheckApi,
+    repository: RepositoryRecord,
+    *,
+    options: SweepOptions,
+    now: datetime,
+) -> tuple[SyncState, dict[int, PullRequestSnapshot], PullListing]:
+    """What is stored of the repository, and the listing of what changed since."""
     async with store.transaction(read_only=True) as tx:
         state = await tx.get_sync_state(repository.id) or SyncState(repository.id)
         stored_etag = await tx.get_etag(pulls_etag_key(repository.id))
@@ -116,39 +171,7 @@ async def _sweep_once(
         overlap=options.watermark_overlap,
         full=full,
     )
-    outcome.listing = listing.outcome.value
-    outcome.prs_seen = len(listing.pull_requests)
-    if listing.outcome is ListingOutcome.GONE:
-        async with asyncio.timeout(options.transaction_timeout_seconds):
-            async with store.transaction() as tx:
-                await _remove_repository(tx, repository, RemovalReason.NOT_FOUND, outcome)
-        return
-
-    full_name = listing.new_full_name or repository.full_name
-    heads = _open_heads(stored_open, listing.pull_requests)
-    outcome.open_prs_checked = len(heads)
-    check_runs: list[CheckRunSnapshot] = []
-    if heads:
-        owner, name = full_name.split("/", 1)
-        found = await discover_check_runs(
-            api,
-            installation_id=repository.installation_id,
-            commits=RepositoryCommits(repository.id, owner, name, tuple(sorted(heads))),
-        )
-        check_runs = [run for runs in found.values() for run in runs]
-
-    async with asyncio.timeout(options.transaction_timeout_seconds):
-        async with store.transaction() as tx:
-            applied = await apply_observation(
-                tx,
-                Observation(repository.id, listing.pull_requests, check_runs),
-                source=Source.SWEEP,
-                installation_id=repository.installation_id,
-            )
-            outcome.changes_by_kind.update(c.kind.value for c in applied.change_set.changes)
-            if listing.new_full_name is not None:  # after the apply: it locked the repository
-                await _rename_repository(tx, repository, listing.new_full_name, outcome)
-            await _remember_progress(tx, state, listing, options=options, now=now)
+    return state, stored_open, listing
 
 
 def _open_heads(

@@ -34,24 +34,25 @@ def view(repos: int, prs: int, open_per_repo: int, first_repo: int = 1) -> View:
 def test_scale_up_cold_limit() -> None:
     # 10 installations x 100 repositories x 1,000 PRs, 100 open per repository: the App lists
     # its installations once, takes 10 tokens, lists 10 x 1 page of repositories, reads
-    # 1,000 x 10 pages of PRs and asks 10 x 100 GraphQL queries of 100 open PRs each.
+    # 1,000 x 10 pages of PRs and asks 10 x 68 GraphQL queries for the 10,000 open PRs of
+    # each installation (149 head commits cost 1 point: GitHub rounds 1.49 down).
     shapes = [installation(100, 1000, 100)] * 10
     assert cold_limit_of(shapes) == Limit(
-        requests=1 + 10 + 10 + 10_000 + 1_000, points=10 + 10_000 + 1_000
+        requests=1 + 10 + 10 + 10_000 + 680, points=10 + 10_000 + 680
     )
 
 
-def test_scale_up_no_change_limit_is_one_point_per_100_open_prs() -> None:
+def test_scale_up_no_change_limit_is_below_one_point_per_100_open_prs() -> None:
     shapes = [installation(100, 1000, 100)] * 10
     limit = later_limit_of(shapes, changed_installations=(), changed_repos=0)
-    assert limit == Limit(requests=1 + 10 + 1_000 + 1_000, points=1_000)
+    assert limit == Limit(requests=1 + 10 + 1_000 + 680, points=680)
 
 
 def test_graphql_queries_do_not_mix_installations() -> None:
-    # 50 open PRs in each of two installations: one query could hold them all, but a query
+    # 70 open PRs in each of two installations: one query could hold them all, but a query
     # runs with one installation's token.
-    two = [installation(1, 100, 50), installation(1, 100, 50)]
-    one = [installation(2, 100, 50)]
+    two = [installation(1, 100, 70), installation(1, 100, 70)]
+    one = [installation(2, 100, 70)]
     assert later_limit_of(two, changed_installations=(), changed_repos=0).points == 2
     assert later_limit_of(one, changed_installations=(), changed_repos=0).points == 1
 

@@ -8,7 +8,6 @@ from graphql import parse
 from prwatch.sync.check_query import (
     COMMITS_PER_QUERY,
     RepositoryCommits,
-    batch_commits,
     build_check_query,
     parse_check_rollups,
 )
@@ -39,15 +38,6 @@ def test_a_batch_is_bounded_and_shas_are_checked() -> None:
         build_check_query([repo(1, COMMITS_PER_QUERY + 1)])
     with pytest.raises(ValueError, match="not a commit SHA"):
         build_check_query([RepositoryCommits(1, "o", "r", ("HEAD",))])
-
-
-def test_batches_cover_every_commit_once_within_the_point_limit() -> None:
-    repos = [repo(1, 120), repo(2, 200, start=1000), repo(3, 5, start=5000)]
-    batches = batch_commits(repos)
-    assert all(sum(len(r.shas) for r in batch) <= COMMITS_PER_QUERY for batch in batches)
-    seen = [(r.repository_id, s) for batch in batches for r in batch for s in r.shas]
-    assert sorted(seen) == sorted((r.repository_id, s) for r in repos for s in r.shas)
-    assert len(batches) == 3  # 325 commits: 3 queries of at most 149 → 3 points, not 4
 
 
 def run_node(run_id: int, status: str = "COMPLETED", conclusion: str | None = "SUCCESS") -> Any:

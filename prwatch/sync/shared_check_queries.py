@@ -1,0 +1,238 @@
+"""Check queries shared by the repository sweeps running at once in a process.
+
+A check query costs one point for up to COMMITS_PER_QUERY commits, whichever repositories
+they belong to (see check_query). A repository sweep querying alone pays a whole point for its
+own open PRs, however few: 1,000 repositories with 5 open PRs each would cost 1,000 points a
+sweep — a fifth of an installation's GraphQL hour — where 34 shared queries read the same
+commits. So concurrent sweeps hand their commits here, and one installation's commits travel
+together (a query runs with one installation's token):
+
+* as soon as a query's worth of commits waits, it goes;
+* when every sweep taking part is waiting here, nobody will add commits soon: all go;
+* nobody waits more than ``max_wait_seconds`` for partners.
+
+A shared query that fails is sent again once per repository it held, so that a GraphQL error
+on one repository fails that repository's sweep only; rate limits fail them all, as they
+would have failed each alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prwatch.domain.models import CheckRunSnapshot
+from prwatch.github.errors import BudgetReserved, RateLimited, UnexpectedResponse
+from prwatch.github.responses import GraphQLResponse
+from prwatch.sync.check_query import (
+    COMMITS_PER_QUERY,
+    CheckRollups,
+    RepositoryCommits,
+    build_check_query,
+    parse_check_rollups,
+)
+
+# Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
+# beside a sweep.
+MAX_WAIT_SECONDS = 0.1
+
+
+class GraphQLApi(Protocol):
+    async def graphql(
+        self,
+        query: str,
+        *,
+        installation_id: int,
+        variables: Mapping[str, Any] | None = None,
+        spend_reserve: bool = False,
+    ) -> GraphQLResponse: ...
+
+
+@dataclass(slots=True)
+class RepositoryChecks:
+    """One repository's commits as the check queries found them."""
+
+    runs: dict[str, list[CheckRunSnapshot]]  # every sha asked for; [] when it has no checks
+    truncated: set[str] = field(default_factory=set)  # more contexts than a rollup page holds
+    missing: bool = False  # GraphQL does not resolve the repository
+
+
+@dataclass(slots=True, eq=False)
+class _Request:
+    api: GraphQLApi  # the requester's: what a shared query spends is counted once, by one
+    commits: RepositoryCommits
+    uncut: list[str]  # shas not yet in a query
+    found: RepositoryChecks
+    done: asyncio.Future[RepositoryChecks]
+    in_flight: int = 0
+
+    def fail(self, error: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(error)
+
+    def settle_if_complete(self) -> None:
+        if not self.uncut and self.in_flight == 0 and not self.done.done():
+            self.done.set_result(self.found)
+
+
+_Part = tuple[_Request, tuple[str, ...]]
+
+
+class SharedCheckQueries:
+    """Reads repositories' check rollups, sharing queries between concurrent readers.
+
+    Readers that wrap their work in ``taking_part()`` are waited for (up to the wait limit);
+    a reader that does not take part is served at once, alone or with whoever waits.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_wait_seconds: float = MAX_WAIT_SECONDS,
+        commits_per_query: int = COMMITS_PER_QUERY,
+    ) -> None:
+        if max_wait_seconds < 0 or not 1 <= commits_per_query <= COMMITS_PER_QUERY:
+            raise ValueError("max_wait_seconds must be ≥ 0 and commits_per_query in 1..149")
+        self._max_wait = max_wait_seconds
+        self._per_query = commits_per_query
+        self._pending: dict[int, list[_Request]] = {}  # by installation, in arrival order
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._sending: set[asyncio.Task[None]] = set()
+        self._taking_part = 0
+        self._waiting = 0
+        self.queries_sent = 0
+
+    @asynccontextmanager
+    async def taking_part(self) -> AsyncIterator[None]:
+        """While inside, this reader may add commits soon: others wait for it (bounded)."""
+        self._taking_part += 1
+        try:
+            yield
+        finally:
+            self._taking_part -= 1
+            self._send_all_if_everyone_waits()
+
+    async def read(
+        self, api: GraphQLApi, *, installation_id: int, commits: RepositoryCommits
+    ) -> RepositoryChecks:
+        """The check rollups of ``commits``; raises what the query raised for them."""
+        found = RepositoryChecks({sha: [] for sha in commits.shas})
+        if not commits.shas:
+            return found
+        loop = asyncio.get_running_loop()
+        request = _Request(api, commits, list(commits.shas), found, loop.create_future())
+        self._pending.setdefault(installation_id, []).append(request)
+        self._waiting += 1
+        try:
+            self._cut(installation_id, full_only=True)
+            if installation_id in self._pending and installation_id not in self._timers:
+                self._timers[installation_id] = loop.call_later(
+                    self._max_wait, self._cut, installation_id, False
+                )
+            self._send_all_if_everyone_waits()
+            return await request.done
+        finally:
+            self._waiting -= 1
+            # A cancelled reader's await cancels its future: nobody needs its commits now.
+            if request.done.cancelled() or not request.done.done():
+                self._withdraw(installation_id, request)
+                request.done.cancel()
+
+    def _send_all_if_everyone_waits(self) -> None:
+        if self._waiting >= self._taking_part:
+            for installation_id in list(self._pending):
+                self._cut(installation_id, full_only=False)
+
+    def _cut(self, installation_id: int, full_only: bool) -> None:
+        """Send the installation's waiting commits in full queries (the rest too, unless
+        ``full_only``)."""
+        pending = self._pending.get(installation_id, [])
+        waiting = sum(len(request.uncut) for request in pending)
+        while pending and (waiting >= self._per_query or not full_only):
+            parts: list[_Part] = []
+            room = self._per_query
+            while pending and room:
+                request = pending[0]
+                taken, request.uncut = request.uncut[:room], request.uncut[room:]
+                request.in_flight += 1
+                parts.append((request, tuple(taken)))
+                room -= len(taken)
+                waiting -= len(taken)
+                if not request.uncut:
+                    pending.pop(0)
+            self._send(installation_id, parts)
+        if not pending:
+            self._pending.pop(installation_id, None)
+            if (timer := self._timers.pop(installation_id, None)) is not None:
+                timer.cancel()
+
+    def _withdraw(self, installation_id: int, request: _Request) -> None:
+        request.uncut.clear()
+        pending = self._pending.get(installation_id, [])
+        if request in pending:
+            pending.remove(request)
+        if not pending:
+            self._cut(installation_id, full_only=True)  # drops the empty list and its timer
+
+    def _send(self, installation_id: int, parts: list[_Part]) -> None:
+        task = asyncio.create_task(self._query(installation_id, parts), name="prwatch-checks")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _query(self, installation_id: int, parts: list[_Part]) -> None:
+        batch = [
+            RepositoryCommits(r.commits.repository_id, r.commits.owner, r.commits.name, shas)
+            for r, shas in parts
+        ]
+        self.queries_sent += 1
+        try:
+            rollups = await query_check_rollups(parts[0][0].api, installation_id, batch)
+        except (RateLimited, BudgetReserved) as error:
+            self._fail(installation_id, parts, error)
+            return
+        except Exception as error:
+            if len(parts) == 1:
+                self._fail(installation_id, parts, error)
+                return
+            # Find whose trouble it was: each repository's part alone.
+            alive = [part for part in parts if not part[0].done.done()]
+            await asyncio.gather(*(self._query(installation_id, [part]) for part in alive))
+            return
+        except BaseException:  # cancelled with the process: its readers are cancelled too
+            self._fail(installation_id, parts, asyncio.CancelledError())
+            raise
+        for request, shas in parts:
+            request.in_flight -= 1
+            repository_id = request.commits.repository_id
+            if repository_id in rollups.missing_repositories:
+                request.found.missing = True
+            for sha in shas:
+                request.found.runs[sha] = rollups.runs.get((repository_id, sha), [])
+                if (repository_id, sha) in rollups.truncated:
+                    request.found.truncated.add(sha)
+            request.settle_if_complete()
+
+    def _fail(self, installation_id: int, parts: Sequence[_Part], error: BaseException) -> None:
+        for request, _ in parts:
+            request.in_flight -= 1
+            self._withdraw(installation_id, request)  # its other commits are not worth a query
+            request.fail(error)
+
+
+async def query_check_rollups(
+    api: GraphQLApi, installation_id: int, batch: Sequence[RepositoryCommits]
+) -> CheckRollups:
+    """Send one check query for ``batch``; raises UnexpectedResponse on a GraphQL error
+    other than NOT_FOUND (a repository or commit GitHub does not resolve)."""
+    query, variables = build_check_query(batch)
+    response = await api.graphql(query, installation_id=installation_id, variables=variables)
+    unexpected = [t for t in response.error_types() if t != "NOT_FOUND"]
+    if unexpected or not isinstance(response.data, Mapping):
+        names = ", ".join(f"{repo.owner}/{repo.name}" for repo in batch)
+        raise UnexpectedResponse(
+            f"check query for {names} failed: {', '.join(unexpected) or 'no data'}"
+        )
+    return parse_check_rollups(batch, response.data)
