@@ -3,10 +3,12 @@
 A check query costs one point for up to COMMITS_PER_QUERY commits, whichever repositories
 they belong to (see check_query). A repository sweep querying alone pays a whole point for its
 own open PRs, however few: 1,000 repositories with 5 open PRs each would cost 1,000 points a
-sweep — a fifth of an installation's GraphQL hour — where 34 shared queries read the same
-commits. So concurrent sweeps hand their commits here, and one installation's commits travel
-together (a query runs with one installation's token):
+sweep — a fifth of an installation's GraphQL hour — where 34 shared queries could read the
+same commits. So concurrent sweeps hand their commits here, and one installation's commits
+travel together (a query runs with one installation's token):
 
+* a repository's own full queries go at once, and so does its last one when it holds 100
+  commits or more (a point's worth: sharing could barely cheapen it);
 * as soon as a query's worth of commits waits, it goes;
 * when every sweep taking part is waiting here, nobody will add commits soon: all go;
 * nobody waits more than ``max_wait_seconds`` for partners.
@@ -38,6 +40,9 @@ from prwatch.sync.check_query import (
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
 MAX_WAIT_SECONDS = 0.1
+# A repository with this many commits left over its full queries sends them alone: a query of
+# 100 commits costs its point however it is filled.
+SHARE_BELOW = 100
 
 
 class GraphQLApi(Protocol):
@@ -93,11 +98,15 @@ class SharedCheckQueries:
         *,
         max_wait_seconds: float = MAX_WAIT_SECONDS,
         commits_per_query: int = COMMITS_PER_QUERY,
+        share_below: int = SHARE_BELOW,
     ) -> None:
         if max_wait_seconds < 0 or not 1 <= commits_per_query <= COMMITS_PER_QUERY:
             raise ValueError("max_wait_seconds must be ≥ 0 and commits_per_query in 1..149")
+        if not 1 <= share_below <= commits_per_query:
+            raise ValueError("share_below must be in 1..commits_per_query")
         self._max_wait = max_wait_seconds
         self._per_query = commits_per_query
+        self._share_below = share_below
         self._pending: dict[int, list[_Request]] = {}  # by installation, in arrival order
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._sending: set[asyncio.Task[None]] = set()
@@ -124,7 +133,9 @@ class SharedCheckQueries:
             return found
         loop = asyncio.get_running_loop()
         request = _Request(api, commits, list(commits.shas), found, loop.create_future())
-        self._pending.setdefault(installation_id, []).append(request)
+        self._send_alone_what_fills_its_points(installation_id, request)
+        if request.uncut:
+            self._pending.setdefault(installation_id, []).append(request)
         self._waiting += 1
         try:
             self._cut(installation_id, full_only=True)
@@ -140,6 +151,20 @@ class SharedCheckQueries:
             if request.done.cancelled() or not request.done.done():
                 self._withdraw(installation_id, request)
                 request.done.cancel()
+
+    def _send_alone_what_fills_its_points(self, installation_id: int, request: _Request) -> None:
+        """The repository's own full queries go at once, and its last one too when it holds
+        ``share_below`` commits or more: a point's worth, which sharing could barely cheapen
+        (and waiting for partners would only slow the sweep). The rest waits to be shared."""
+        count = len(request.uncut)
+        alone = count - count % self._per_query
+        if count - alone >= self._share_below:
+            alone = count
+        for start in range(0, alone, self._per_query):
+            request.in_flight += 1
+            part = tuple(request.uncut[start : start + self._per_query])
+            self._send(installation_id, [(request, part)])
+        del request.uncut[:alone]
 
     def _send_all_if_everyone_waits(self) -> None:
         if self._waiting >= self._taking_part:

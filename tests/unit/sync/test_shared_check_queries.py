@@ -17,7 +17,7 @@ from prwatch.github.errors import RateLimited, UnexpectedResponse
 from prwatch.github.ratelimit import LimitKind
 from prwatch.github.responses import GraphQLResponse
 from prwatch.sync.check_query import COMMITS_PER_QUERY, RepositoryCommits
-from prwatch.sync.shared_check_queries import RepositoryChecks, SharedCheckQueries
+from prwatch.sync.shared_check_queries import SHARE_BELOW, RepositoryChecks, SharedCheckQueries
 
 
 def sha(repository_id: int, n: int) -> str:
@@ -56,25 +56,21 @@ class FakeGraphQL:
         asked: dict[str, tuple[str, ...]] = {}
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
-        r = 0
-        while f"o{r}" in variables:
-            name = f"{variables[f'o{r}']}/{variables[f'n{r}']}"
-            shas = []
-            while f"s{r}_{len(shas)}" in variables:
-                shas.append(variables[f"s{r}_{len(shas)}"])
-            asked[name] = tuple(shas)
+        i = 0
+        while f"o{i}" in variables:
+            name = f"{variables[f'o{i}']}/{variables[f'n{i}']}"
+            commit = variables[f"s{i}"]
+            asked[name] = (*asked.get(name, ()), commit)
             if name in self.refused:
-                errors.append({"type": "FORBIDDEN", "path": [f"r{r}"]})
-                data[f"r{r}"] = None
+                errors.append({"type": "FORBIDDEN", "path": [f"c{i}"]})
+                data[f"c{i}"] = None
             elif name in self.unknown:
-                errors.append({"type": "NOT_FOUND", "path": [f"r{r}"]})
-                data[f"r{r}"] = None
+                errors.append({"type": "NOT_FOUND", "path": [f"c{i}"]})
+                data[f"c{i}"] = None
             else:
-                data[f"r{r}"] = {
-                    f"c{c}": {"oid": s, "statusCheckRollup": {"contexts": _contexts(s)}}
-                    for c, s in enumerate(shas)
-                }
-            r += 1
+                rollup = {"oid": commit, "statusCheckRollup": {"contexts": _contexts(commit)}}
+                data[f"c{i}"] = {"object": rollup}
+            i += 1
         self.queries.append({"installation": (str(installation_id),), **asked})
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -134,12 +130,19 @@ async def test_small_repositories_share_one_query() -> None:
         assert_answers(found, asked)
 
 
-async def test_a_repository_spans_queries_and_every_query_but_the_last_is_full() -> None:
+def query_sizes(api: FakeGraphQL) -> list[int]:
+    return sorted(sum(len(s) for k, s in q.items() if k != "installation") for q in api.queries)
+
+
+async def test_a_point_s_worth_of_commits_goes_alone_and_leftovers_are_shared() -> None:
     api = FakeGraphQL()
-    repositories = [commits(n, 100) for n in range(1, 4)]
+    # 120 commits: a point's worth, alone. 160: one full query alone, 11 left over. 30 + 20:
+    # shared with the 11 in one query.
+    repositories = [commits(1, 120), commits(2, 160), commits(3, 30), commits(4, 20)]
     results = await read_together(SharedCheckQueries(), api, repositories)
-    sizes = sorted(sum(len(s) for k, s in q.items() if k != "installation") for q in api.queries)
-    assert sizes == [2, COMMITS_PER_QUERY, COMMITS_PER_QUERY]  # ceil(300 / 149) queries
+    assert query_sizes(api) == [11 + 30 + 20, 120, COMMITS_PER_QUERY]
+    by_query = [set(q) - {"installation"} for q in api.queries]
+    assert {"octo/r2", "octo/r3", "octo/r4"} in by_query
     for found, asked in zip(results, repositories, strict=True):
         assert isinstance(found, RepositoryChecks)
         assert_answers(found, asked)
@@ -209,7 +212,7 @@ async def test_a_reader_that_does_not_take_part_is_served_at_once() -> None:
         shared.read(api, installation_id=1, commits=commits(1, 300)), timeout=5
     )
     assert_answers(found, commits(1, 300))
-    assert len(api.queries) == 3  # 149 + 149 + 2
+    assert query_sizes(api) == [2, COMMITS_PER_QUERY, COMMITS_PER_QUERY]
 
 
 async def test_a_cancelled_reader_withdraws_its_commits() -> None:
@@ -243,7 +246,7 @@ async def test_a_cancelled_reader_withdraws_its_commits() -> None:
         max_size=12,
     )
 )
-def test_together_every_commit_is_read_once_in_the_fewest_queries(
+def test_together_every_commit_is_read_once_and_leftovers_share_queries(
     repositories: list[tuple[int, int]],
 ) -> None:
     asked = [commits(n, count) for n, (_, count) in enumerate(repositories, start=1)]
@@ -260,12 +263,19 @@ def test_together_every_commit_is_read_once_in_the_fewest_queries(
     for found, repository in zip(results, asked, strict=True):
         assert isinstance(found, RepositoryChecks)
         assert_answers(found, repository)
-    per_installation: dict[int, int] = {}
-    for n, (inst, count) in enumerate(repositories, start=1):
-        per_installation[inst] = per_installation.get(inst, 0) + count
-        assert installation_of[n] == inst
-    fewest = sum(math.ceil(total / COMMITS_PER_QUERY) for total in per_installation.values())
-    assert len(api.queries) == fewest
+    # The fewest queries under the rule: each repository's full queries alone, and its last
+    # alone too when it holds SHARE_BELOW commits or more; every other leftover shared.
+    alone = 0
+    leftovers: dict[int, int] = {}
+    for inst, count in repositories:
+        alone += count // COMMITS_PER_QUERY
+        left = count % COMMITS_PER_QUERY
+        if left >= SHARE_BELOW:
+            alone += 1
+        else:
+            leftovers[inst] = leftovers.get(inst, 0) + left
+    shared = sum(math.ceil(total / COMMITS_PER_QUERY) for total in leftovers.values())
+    assert len(api.queries) == alone + shared
     read = [
         (name, s) for query in api.queries for name, shas in query.items() for s in shas
         if name != "installation"
