@@ -34,21 +34,21 @@ async def test_cold_sync_equals_the_truth_and_a_quiet_sweep_costs_no_listing_poi
 
 
 async def test_small_repositories_share_their_check_queries(database_url: str) -> None:
-    # 12 repositories with a few open PRs each: their sweeps run at once and ask for all the
-    # head commits' checks in one GraphQL query (1 point) instead of one query each.
+    # 12 repositories with a few open PRs each: their sweeps run at once and ask for their head
+    # commits' checks together, one query (1 point) for all when they read within 100 ms of
+    # each other — a few on a loaded machine — instead of one query each.
     async with sweep_env(database_url, repos=12, prs=6, open_ratio=0.5) as env:
         cold = await env.sweep()
         assert cold.status is SweepStatus.OK, cold.error
         await assert_converged(env)
         open_prs = sum(1 for pr in env.sim.world.truth()["pull_requests"] if pr["state"] == "open")
         assert 12 < open_prs <= 149
-        assert cold.requests_by_route["POST /graphql"] == {"200": 1}
-        assert cold.points_graphql == 1
-
         quiet = await env.sweep()
-        assert quiet.requests_by_route["POST /graphql"] == {"200": 1}
-        assert quiet.points_graphql == 1
         await assert_converged(env)
+        for sweep in (cold, quiet):
+            queries = sweep.requests_by_route["POST /graphql"]["200"]
+            assert 1 <= queries <= 4
+            assert sweep.points_graphql == queries
 
 
 async def test_a_sweep_after_mutations_finds_every_change_once(database_url: str) -> None:
