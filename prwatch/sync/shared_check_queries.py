@@ -7,8 +7,8 @@ sweep — a fifth of an installation's GraphQL hour — where 34 shared queries 
 same commits. So concurrent sweeps hand their commits here, and one installation's commits
 travel together (a query runs with one installation's token):
 
-* a repository's own full queries go at once, and so does its last one when it holds 100
-  commits or more (a point's worth: sharing could barely cheapen it);
+* a repository's own full queries go at once, and so does its last one when it holds 50
+  commits or more (a third of its point or more: not worth waiting for partners);
 * as soon as a query's worth of commits waits, it goes;
 * when every sweep taking part is waiting here, nobody will add commits soon: all go;
 * nobody waits more than ``max_wait_seconds`` for partners.
@@ -40,9 +40,10 @@ from prwatch.sync.check_query import (
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
 MAX_WAIT_SECONDS = 0.1
-# A repository with this many commits left over its full queries sends them alone: a query of
-# 100 commits costs its point however it is filled.
-SHARE_BELOW = 100
+# A repository with this many commits left over its full queries sends them alone: such a
+# query already uses a third or more of its point, and the shared alternatives cost waiting for
+# partners and a query text GitHub has not seen before.
+SHARE_BELOW = 50
 
 
 class GraphQLApi(Protocol):
@@ -154,8 +155,7 @@ class SharedCheckQueries:
 
     def _send_alone_what_fills_its_points(self, installation_id: int, request: _Request) -> None:
         """The repository's own full queries go at once, and its last one too when it holds
-        ``share_below`` commits or more: a point's worth, which sharing could barely cheapen
-        (and waiting for partners would only slow the sweep). The rest waits to be shared."""
+        ``share_below`` commits or more. The rest waits to be shared."""
         count = len(request.uncut)
         alone = count - count % self._per_query
         if count - alone >= self._share_below:

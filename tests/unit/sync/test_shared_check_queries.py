@@ -136,11 +136,11 @@ def query_sizes(api: FakeGraphQL) -> list[int]:
 
 async def test_a_point_s_worth_of_commits_goes_alone_and_leftovers_are_shared() -> None:
     api = FakeGraphQL()
-    # 120 commits: a point's worth, alone. 160: one full query alone, 11 left over. 30 + 20:
-    # shared with the 11 in one query.
-    repositories = [commits(1, 120), commits(2, 160), commits(3, 30), commits(4, 20)]
+    # 60 commits: alone. 160: one full query alone, 11 left over. 30 + 20: shared with the 11
+    # in one query.
+    repositories = [commits(1, 60), commits(2, 160), commits(3, 30), commits(4, 20)]
     results = await read_together(SharedCheckQueries(), api, repositories)
-    assert query_sizes(api) == [11 + 30 + 20, 120, COMMITS_PER_QUERY]
+    assert query_sizes(api) == [60, 11 + 30 + 20, COMMITS_PER_QUERY]
     by_query = [set(q) - {"installation"} for q in api.queries]
     assert {"octo/r2", "octo/r3", "octo/r4"} in by_query
     for found, asked in zip(results, repositories, strict=True):
