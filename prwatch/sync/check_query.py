@@ -4,11 +4,11 @@ Why GraphQL: every open PR's checks must be verified each sweep, because a check
 without touching the PR's `updated_at`. REST needs one request per head commit
 (`GET …/commits/{ref}/check-runs`): 10,000 open PRs are 10,000 requests a sweep, and even as
 free 304s they count toward the secondary limit of 900 requests per minute per route (11
-minutes). One GraphQL query reads the rollup of many commits through aliased
-`repository { object(oid:) }` lookups; neither is a connection, so the cost is one
-`contexts(first: 100)` connection per commit: 100 commits cost 1 point. GitHub divides the
-connections' requests by 100 and *rounds*, with a minimum of 1, so up to 149 commits still
-cost 1 point: that is the batch size.
+minutes). One GraphQL query reads the rollup of up to 100 commits through aliased
+`object(oid:)` lookups; `object` is not a connection, so the cost is one `contexts(first: 100)`
+connection per commit: 100 commits cost 1 point. GitHub divides the connections' requests by
+100 and *rounds*, with a minimum of 1, so up to 149 commits still cost 1 point: that is the
+batch size.
 https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
 """
 
@@ -55,10 +55,8 @@ def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str
     """One query reading the rollups of every commit in `batch` (≤ COMMITS_PER_QUERY commits),
     and its variables.
 
-    Each commit is looked up through its own ``repository`` (not a connection: free), so the
-    query text depends only on the number of commits, never on how they split between
-    repositories: GitHub (and the simulator) parse and validate few distinct texts, however
-    sweeps share queries. Names and SHAs travel as variables.
+    Names and SHAs travel as variables, so the query text depends only on the batch's shape:
+    GitHub (and the simulator) can reuse the parsed, validated query across repositories.
     """
     total = sum(len(repo.shas) for repo in batch)
     if total > COMMITS_PER_QUERY:
@@ -66,18 +64,21 @@ def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str
     declarations: list[str] = []
     body: list[str] = []
     variables: dict[str, str] = {}
-    commits = [(repo, sha) for repo in batch for sha in repo.shas]
-    for i, (repo, sha) in enumerate(commits):
-        if not _SHA.match(sha):
-            raise ValueError(f"not a commit SHA: {sha!r}")
-        declarations.append(f"$o{i}: String!, $n{i}: String!, $s{i}: GitObjectID!")
-        variables[f"o{i}"], variables[f"n{i}"], variables[f"s{i}"] = repo.owner, repo.name, sha
-        body.append(
-            f" c{i}: repository(owner: $o{i}, name: $n{i}) {{ databaseId"
-            f" object(oid: $s{i}) {{ ... on Commit {{ oid statusCheckRollup {{"
-            f" contexts(first: {CONTEXTS_PER_COMMIT}) {{ pageInfo {{ hasNextPage }}"
-            f" nodes {{ __typename ... on CheckRun {{ {_CHECK_RUN_FIELDS} }} }} }} }} }} }} }}"
-        )
+    for r, repo in enumerate(batch):
+        declarations.append(f"$o{r}: String!, $n{r}: String!")
+        variables[f"o{r}"], variables[f"n{r}"] = repo.owner, repo.name
+        body.append(f" r{r}: repository(owner: $o{r}, name: $n{r}) {{ databaseId")
+        for c, sha in enumerate(repo.shas):
+            if not _SHA.match(sha):
+                raise ValueError(f"not a commit SHA: {sha!r}")
+            declarations.append(f"$s{r}_{c}: GitObjectID!")
+            variables[f"s{r}_{c}"] = sha
+            body.append(
+                f" c{c}: object(oid: $s{r}_{c}) {{ ... on Commit {{ oid statusCheckRollup {{"
+                f" contexts(first: {CONTEXTS_PER_COMMIT}) {{ pageInfo {{ hasNextPage }}"
+                f" nodes {{ __typename ... on CheckRun {{ {_CHECK_RUN_FIELDS} }} }} }} }} }} }}"
+            )
+        body.append(" }")
     header = (
         f"query({', '.join(declarations)}) {{ rateLimit {{ cost remaining limit resetAt used }}"
     )
@@ -89,17 +90,15 @@ def parse_check_rollups(
 ) -> CheckRollups:
     """Check runs per commit from the query's `data`. A commit without checks maps to []."""
     found = CheckRollups()
-    i = 0
-    for repo in batch:
-        for sha in repo.shas:
+    for r, repo in enumerate(batch):
+        repository = data.get(f"r{r}")
+        if not isinstance(repository, Mapping):
+            found.missing_repositories.add(repo.repository_id)
+            continue
+        for c, sha in enumerate(repo.shas):
             key = (repo.repository_id, sha)
             found.runs[key] = []
-            repository = data.get(f"c{i}")
-            i += 1
-            if not isinstance(repository, Mapping):
-                found.missing_repositories.add(repo.repository_id)
-                continue
-            commit = repository.get("object")
+            commit = repository.get(f"c{c}")
             if not isinstance(commit, Mapping):
                 continue  # unknown to GitHub yet (eventual consistency): nothing to verify
             rollup = commit.get("statusCheckRollup")

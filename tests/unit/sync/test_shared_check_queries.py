@@ -56,21 +56,25 @@ class FakeGraphQL:
         asked: dict[str, tuple[str, ...]] = {}
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
-        i = 0
-        while f"o{i}" in variables:
-            name = f"{variables[f'o{i}']}/{variables[f'n{i}']}"
-            commit = variables[f"s{i}"]
-            asked[name] = (*asked.get(name, ()), commit)
+        r = 0
+        while f"o{r}" in variables:
+            name = f"{variables[f'o{r}']}/{variables[f'n{r}']}"
+            shas = []
+            while f"s{r}_{len(shas)}" in variables:
+                shas.append(variables[f"s{r}_{len(shas)}"])
+            asked[name] = tuple(shas)
             if name in self.refused:
-                errors.append({"type": "FORBIDDEN", "path": [f"c{i}"]})
-                data[f"c{i}"] = None
+                errors.append({"type": "FORBIDDEN", "path": [f"r{r}"]})
+                data[f"r{r}"] = None
             elif name in self.unknown:
-                errors.append({"type": "NOT_FOUND", "path": [f"c{i}"]})
-                data[f"c{i}"] = None
+                errors.append({"type": "NOT_FOUND", "path": [f"r{r}"]})
+                data[f"r{r}"] = None
             else:
-                rollup = {"oid": commit, "statusCheckRollup": {"contexts": _contexts(commit)}}
-                data[f"c{i}"] = {"object": rollup}
-            i += 1
+                data[f"r{r}"] = {
+                    f"c{c}": {"oid": s, "statusCheckRollup": {"contexts": _contexts(s)}}
+                    for c, s in enumerate(shas)
+                }
+            r += 1
         self.queries.append({"installation": (str(installation_id),), **asked})
         if self.delay:
             await asyncio.sleep(self.delay)
