@@ -80,7 +80,7 @@ def sweep_rows(
         return [scale_up_row(label, f) for f in figures]
     rows = []
     for f in figures:
-        p, k, lim = f["prwatch"], f["correctness"], f["limit"]
+        p, k = f["prwatch"], f["correctness"]
         outcomes = ", ".join(f"{o}: {n}" for o, n in sorted(p["requests_by_outcome"].items()))
         rows_written = f["rows_written"]
         prwatch = (
@@ -92,13 +92,7 @@ def sweep_rows(
             f"found {k['found']}/{k['expected_changes']}, invented {k['invented']}, "
             f"store ≠ truth {k['store_mismatches']}"
         )
-        limit = f"{lim['requests']} req · {lim['points']} pts"
-        ratio = (
-            f"{_requests(f) / max(1, lim['requests']):.2f}x req · "
-            f"{_points(f) / max(1, lim['points']):.2f}x pts"
-        )
-        target, met = TARGETS[f["scenario"]]
-        verdict = f"{target}: {'met' if met(f) else '**missed**'}"
+        limit, ratio, verdict = _limit_cells(f, TARGETS)
         peer_cell = "—"
         if peer is not None and f["scenario"] in PEER_RUN_OF:
             peer_cell = _peer_cell(peer, peer.get(PEER_RUN_OF[f["scenario"]]))
@@ -110,7 +104,7 @@ def sweep_rows(
 def scale_up_row(label: str, f: dict[str, Any]) -> str:
     from bench.scale_up import routes
 
-    p, k, lim = f["prwatch"], f["correctness"], f["limit"]
+    p, k = f["prwatch"], f["correctness"]
     outcomes = ", ".join(f"{o}: {n}" for o, n in sorted(p["requests_by_outcome"].items()))
     written = f["rows_written"]
     sim_cpu = f["simulator"]["cpu_seconds"]
@@ -127,14 +121,20 @@ def scale_up_row(label: str, f: dict[str, Any]) -> str:
         f"found {k['found']}/{k['expected_changes']}, invented {k['invented']}, "
         f"store ≠ truth {k['store_mismatches']}"
     )
+    limit, ratio, verdict = _limit_cells(f, SCALE_UP_TARGETS)
+    return f"| {f['scenario']} ({label}) | {prwatch} | {limit} | {ratio} | {verdict} | — |"
+
+
+def _limit_cells(f: dict[str, Any], targets: dict[str, Any]) -> tuple[str, str, str]:
+    """The physical limit, prwatch's ratio to it and the target's verdict of a sweep scenario."""
+    lim = f["limit"]
     limit = f"{lim['requests']} req · {lim['points']} pts"
     ratio = (
         f"{_requests(f) / max(1, lim['requests']):.2f}x req · "
         f"{_points(f) / max(1, lim['points']):.2f}x pts"
     )
-    target, met = SCALE_UP_TARGETS[f["scenario"]]
-    verdict = f"{target}: {'met' if met(f) else '**missed**'}"
-    return f"| {f['scenario']} ({label}) | {prwatch} | {limit} | {ratio} | {verdict} | — |"
+    target, met = targets[f["scenario"]]
+    return limit, ratio, f"{target}: {'met' if met(f) else '**missed**'}"
 
 
 def simulator_bound_notes(run: dict[str, Any]) -> list[str]:

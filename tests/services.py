@@ -62,9 +62,9 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def fresh_redis() -> AsyncIterator[str]:
+async def fresh_redis(url: str = REDIS_URL) -> AsyncIterator[str]:
     """Yield the URL of an emptied Redis database (number 15 unless configured)."""
-    client = aioredis.from_url(REDIS_URL)
+    client = aioredis.from_url(url)
     try:
         await asyncio.wait_for(client.flushdb(), timeout=5)
     except (OSError, aioredis.RedisError, TimeoutError) as error:
@@ -72,7 +72,7 @@ async def fresh_redis() -> AsyncIterator[str]:
         unavailable("Redis", error)
         raise
     try:
-        yield REDIS_URL
+        yield url
     finally:
         await client.flushdb()
         await client.aclose()

@@ -29,13 +29,8 @@ class RestReader(Protocol):
     ) -> ApiResponse: ...
 
 
-class GitHubApi(RestReader, Protocol):
-    @property
-    def stats(self) -> RequestStats: ...
-
-    def remaining(self, installation_id: int, resource: str = "core") -> int | None: ...
-
-    def token_fingerprint(self, installation_id: int) -> str | None: ...
+class GraphQLApi(Protocol):
+    """An installation-token GraphQL query."""
 
     async def graphql(
         self,
@@ -45,6 +40,15 @@ class GitHubApi(RestReader, Protocol):
         variables: Mapping[str, Any] | None = None,
         spend_reserve: bool = False,
     ) -> GraphQLResponse: ...
+
+
+class GitHubApi(RestReader, GraphQLApi, Protocol):
+    @property
+    def stats(self) -> RequestStats: ...
+
+    def remaining(self, installation_id: int, resource: str = "core") -> int | None: ...
+
+    def token_fingerprint(self, installation_id: int) -> str | None: ...
 
     async def app_get(
         self, path_or_url: str, params: Params = None, *, route: str | None = None

@@ -7,30 +7,22 @@ holds is read over REST, page by page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from prwatch.domain.models import CheckRunSnapshot
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import check_run_from_json
-from prwatch.github.port import RestReader
-from prwatch.github.responses import GraphQLResponse
+from prwatch.github.port import GraphQLApi, RestReader
 from prwatch.sync.check_query import RepositoryCommits
 from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 CHECK_RUNS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
 
 
-class CheckApi(RestReader, Protocol):
-    async def graphql(
-        self,
-        query: str,
-        *,
-        installation_id: int,
-        variables: Mapping[str, Any] | None = None,
-        spend_reserve: bool = False,
-    ) -> GraphQLResponse: ...
+class CheckApi(RestReader, GraphQLApi, Protocol):
+    """What check discovery needs of the GitHub client."""
 
 
 async def discover_check_runs(

@@ -24,11 +24,10 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from prwatch.domain.models import CheckRunSnapshot
 from prwatch.github.errors import BudgetReserved, RateLimited, UnexpectedResponse
-from prwatch.github.responses import GraphQLResponse
+from prwatch.github.port import GraphQLApi
 from prwatch.sync.check_query import (
     COMMITS_PER_QUERY,
     CheckRollups,
@@ -44,17 +43,6 @@ MAX_WAIT_SECONDS = 0.1
 # query already uses a third or more of its point, and the shared alternatives cost waiting for
 # partners and a query text GitHub has not seen before.
 SHARE_BELOW = 50
-
-
-class GraphQLApi(Protocol):
-    async def graphql(
-        self,
-        query: str,
-        *,
-        installation_id: int,
-        variables: Mapping[str, Any] | None = None,
-        spend_reserve: bool = False,
-    ) -> GraphQLResponse: ...
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from prwatch.sim.config import SimConfig
 from prwatch.store import Store, create_engine, upgrade_database
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.processor import run_sweep
-from tests.services import unavailable
+from tests.services import fresh_redis
 
 # A database of its own: the other Redis tests flush theirs (15) whenever they start.
 REDIS_URL = os.environ.get("PRWATCH_TEST_SHARED_TOKENS_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -43,18 +43,8 @@ async def no_wait(seconds: float) -> None:
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        await asyncio.wait_for(client.flushdb(), timeout=5)
-    except (OSError, aioredis.RedisError, TimeoutError) as error:
-        await client.aclose()
-        unavailable("Redis", error)
-        raise
-    try:
-        yield REDIS_URL
-    finally:
-        await client.flushdb()
-        await client.aclose()
+    async with fresh_redis(REDIS_URL) as url:  # a database of its own
+        yield url
 
 
 @pytest.fixture
