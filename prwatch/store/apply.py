@@ -3,7 +3,7 @@ set in bulk behind the fences."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -229,6 +229,23 @@ class ApplyOperations(TransactionBase):
         await self._upsert_check_runs(change_set.check_runs, now=now, source=source)
         if not change_set.changes:
             return []
+        log_rows = await self._log_rows(
+            change_set.changes, repositories, now=now, source=source,
+            delivery_id=delivery_id, installation_id=installation_id,
+        )  # fmt: skip
+        return await self._append_to_log(log_rows)
+
+    async def _log_rows(
+        self,
+        changes: Sequence[Change],
+        repositories: dict[int, tuple[int, datetime | None]],
+        *,
+        now: datetime,
+        source: Source,
+        delivery_id: str | None,
+        installation_id: int | None,
+    ) -> list[dict[str, Any]]:
+        """The change-log rows of ``changes``, once their installations are known to exist."""
         log_rows = [
             _log_values(
                 change,
@@ -237,12 +254,12 @@ class ApplyOperations(TransactionBase):
                 source=source,
                 delivery_id=delivery_id,
             )
-            for change in change_set.changes
+            for change in changes
         ]
         await self._require_installations(
             row["installation_id"] for row in log_rows if row["installation_id"] is not None
         )
-        return await self._append_to_log(log_rows)
+        return log_rows
 
     @asynccontextmanager
     async def deferred_writes(self) -> AsyncIterator[None]:
@@ -274,19 +291,10 @@ class ApplyOperations(TransactionBase):
     ) -> list[int]:
         held = self._deferred
         assert held is not None
-        log_rows = [
-            _log_values(
-                change,
-                installation_id=_installation_of(change, installation_id, repositories),
-                now=now,
-                source=source,
-                delivery_id=delivery_id,
-            )
-            for change in change_set.changes
-        ]
-        await self._require_installations(
-            row["installation_id"] for row in log_rows if row["installation_id"] is not None
-        )
+        log_rows = await self._log_rows(
+            change_set.changes, repositories, now=now, source=source,
+            delivery_id=delivery_id, installation_id=installation_id,
+        )  # fmt: skip
         again = any(
             (pr.repository_id, pr.number) in held.pull_requests for pr in change_set.pull_requests
         )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from prwatch.store.base import MAX_IN_LIST, TransactionBase, chunked
 from prwatch.store.errors import InvalidStoreInput, UnknownDelivery
@@ -133,23 +134,7 @@ class DeliveryOperations(TransactionBase):
         claimed: dict[str, StoredDelivery] = {}
         for chunk in chunked(sorted(set(guids)), MAX_IN_LIST):
             result = await self._connection.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.guid.in_(chunk),
-                    or_(
-                        deliveries.c.status.in_(_CLAIMABLE),
-                        and_(
-                            deliveries.c.status == DeliveryStatus.PROCESSING.value,
-                            deliveries.c.claimed_at < now - claim_timeout,
-                        ),
-                    ),
-                )
-                .values(
-                    status=DeliveryStatus.PROCESSING.value,
-                    attempts=deliveries.c.attempts + 1,
-                    claimed_at=now,
-                )
-                .returning(*deliveries.c)
+                _claim(deliveries.c.guid.in_(chunk), now=now, claim_timeout=claim_timeout)
             )
             for row in result:
                 claimed[row.guid] = delivery_from_row(row)
@@ -197,23 +182,7 @@ class DeliveryOperations(TransactionBase):
         ``UnknownDelivery`` when it was never recorded."""
         now = self._clock()
         result = await self._connection.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.guid == guid,
-                or_(
-                    deliveries.c.status.in_(_CLAIMABLE),
-                    and_(
-                        deliveries.c.status == DeliveryStatus.PROCESSING.value,
-                        deliveries.c.claimed_at < now - claim_timeout,
-                    ),
-                ),
-            )
-            .values(
-                status=DeliveryStatus.PROCESSING.value,
-                attempts=deliveries.c.attempts + 1,
-                claimed_at=now,
-            )
-            .returning(*deliveries.c)
+            _claim(deliveries.c.guid == guid, now=now, claim_timeout=claim_timeout)
         )
         row = result.first()
         if row is not None:
@@ -283,3 +252,29 @@ class DeliveryOperations(TransactionBase):
         )
         status: str | None = result.scalar_one_or_none()
         return status
+
+
+def _claim(
+    which: ColumnElement[bool], *, now: datetime, claim_timeout: timedelta
+) -> ReturningUpdate[Any]:
+    """Mark ``which`` deliveries processing, when claimable (pending, failed, or a claim that
+    timed out), counting the attempt; the claimed rows are returned."""
+    return (
+        update(deliveries)
+        .where(
+            which,
+            or_(
+                deliveries.c.status.in_(_CLAIMABLE),
+                and_(
+                    deliveries.c.status == DeliveryStatus.PROCESSING.value,
+                    deliveries.c.claimed_at < now - claim_timeout,
+                ),
+            ),
+        )
+        .values(
+            status=DeliveryStatus.PROCESSING.value,
+            attempts=deliveries.c.attempts + 1,
+            claimed_at=now,
+        )
+        .returning(*deliveries.c)
+    )
