@@ -66,14 +66,19 @@ def _compact_locations(document: DocumentNode) -> None:
         loc = node.loc
         if loc is not None:
             node.loc = _CompactLocation(loc.start, loc.end, loc.source)
-        for key in node.keys:
-            if key == "loc":
-                continue
-            value = getattr(node, key, None)
-            if isinstance(value, Node):
-                stack.append(value)
-            elif isinstance(value, list | tuple):
-                stack.extend(item for item in value if isinstance(item, Node))
+        stack.extend(child_nodes(node))
+
+
+def child_nodes(node: Node) -> Iterator[Node]:
+    """The AST nodes directly below ``node``."""
+    for key in node.keys:
+        if key == "loc":
+            continue
+        value = getattr(node, key, None)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, list | tuple):
+            yield from (item for item in value if isinstance(item, Node))
 
 
 class ReadTracker(Mapping[str, Any]):

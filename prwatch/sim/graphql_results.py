@@ -41,6 +41,7 @@ from graphql import (
 )
 from graphql.pyutils import Path
 
+from prwatch.sim.graphql_documents import child_nodes
 from prwatch.sim.graphql_schema import Commit, GitHubExecutionContext, QueryContext
 from prwatch.sim.render import dumps
 from prwatch.sim.world import World
@@ -150,14 +151,7 @@ def selection_shape(
             if name not in spread and definition is not None:
                 spread[name] = _text(definition)
                 stack.append(definition)
-        for key in node.keys:
-            if key == "loc":
-                continue
-            value = getattr(node, key, None)
-            if isinstance(value, Node):
-                stack.append(value)
-            elif isinstance(value, list | tuple):
-                stack.extend(item for item in value if isinstance(item, Node))
+        stack.extend(child_nodes(node))
     text = "\n".join(printed + [spread[name] for name in sorted(spread)])
     return text, tuple(sorted(variables))
 
