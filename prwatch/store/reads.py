@@ -12,6 +12,7 @@ from prwatch.store.errors import InvalidStoreInput, UnknownRepositoryName
 from prwatch.store.records import StoredChange
 from prwatch.store.rows import change_from_row, check_run_from_row, pull_request_from_row
 from prwatch.store.schema import changes, check_runs, pull_requests, repositories
+from prwatch.store.scope import Scope, scope_clause
 
 PR_STATE_FILTERS = ("open", "closed", "all")
 
@@ -67,6 +68,12 @@ class ReadOperations(TransactionBase):
         repository_id = await self._repository_id_by_name(full_name)
         if repository_id is None:
             return None
+        return await self.get_pull_request_by_id(repository_id, number)
+
+    async def get_pull_request_by_id(
+        self, repository_id: int, number: int
+    ) -> tuple[PullRequestSnapshot, list[CheckRunSnapshot]] | None:
+        """``get_pull_request`` for a repository known by its id."""
         result = await self._connection.execute(
             select(pull_requests).where(
                 pull_requests.c.repository_id == repository_id,
@@ -104,9 +111,11 @@ class ReadOperations(TransactionBase):
         *,
         repository_id: int | None = None,
         pr_number: int | None = None,
+        scope: Scope | None = None,
     ) -> list[StoredChange]:
         """Change log entries with a cursor above ``cursor``, oldest first; page on with the last
-        entry's cursor. Optionally only one repository's (and one pull request's)."""
+        entry's cursor. Optionally only one repository's (and one pull request's), and only
+        what ``scope`` lets the caller see."""
         if cursor < 0:
             raise InvalidStoreInput(f"cursor cannot be negative, got {cursor}")
         if not 0 < limit <= MAX_CHANGES_PAGE:
@@ -118,6 +127,10 @@ class ReadOperations(TransactionBase):
             statement = statement.where(changes.c.repository_id == repository_id)
         if pr_number is not None:
             statement = statement.where(changes.c.pr_number == pr_number)
+        if scope is not None:
+            statement = statement.where(
+                scope_clause(scope, changes.c.installation_id, changes.c.repository_id)
+            )
         result = await self._connection.execute(statement)
         return [change_from_row(row) for row in result]
 

@@ -17,6 +17,7 @@ from prwatch.store.deliveries import DeliveryOperations
 from prwatch.store.engine import READ_ONLY_OPTION
 from prwatch.store.errors import DatabaseUnavailable, StoreError, TransactionConflict
 from prwatch.store.inventory import InventoryOperations
+from prwatch.store.listings import ListingOperations
 from prwatch.store.reads import ReadOperations
 from prwatch.store.sweep_jobs import SweepJobOperations
 from prwatch.store.sync_state import SyncStateOperations
@@ -34,6 +35,7 @@ class StoreTransaction(
     SyncStateOperations,
     DeliveryOperations,
     ReadOperations,
+    ListingOperations,
     SweepJobOperations,
 ):
     """Every store operation, inside one open transaction (see the package docstring)."""

@@ -1,23 +1,58 @@
-"""The read API: pull requests as stored, and the change log feed. A public interface: keep
-these paths and field names."""
+"""The read API v1: repositories, their pull requests, and the change log. A public interface:
+keep these paths and field names. Everything is filtered through the caller's visibility (in
+SQL); what the caller may not see answers 404 like what does not exist."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot
-from prwatch.store import RetryableStoreError, StoredChange, UnknownRepositoryName
-from prwatch.web.webhooks import error, request_context
+from prwatch.store import RepositoryRecord, StoredChange, StoreTransaction
+from prwatch.store.listings import PullFilter
+from prwatch.web.access import visibility
+from prwatch.web.api_errors import NotFound
+from prwatch.web.api_params import (
+    ChoiceQuery,
+    CursorQuery,
+    IntegerQuery,
+    NumberPath,
+    TextPath,
+    TextQuery,
+    TimestampQuery,
+)
+from prwatch.web.api_schema import (
+    ChangeJson,
+    ChangePage,
+    CheckRunJson,
+    PullDetailJson,
+    PullJson,
+    PullPage,
+    RepositoryJson,
+    RepositoryPage,
+)
+from prwatch.web.endpoint import Endpoint, read_transaction
 
-PR_STATES = ("open", "closed", "all")
-DEFAULT_CHANGES_LIMIT = 100
-MAX_CHANGES_LIMIT = 1_000
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1_000
+
+OWNER = TextPath("owner", "The repository's owner (any case).")
+REPO = TextPath("repo", "The repository's name (any case).")
+NUMBER = NumberPath("number", "The pull request's number.")
+LIMIT = IntegerQuery("limit", "Items per page.", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+REPOS_AFTER = CursorQuery("after", "The `next` of the previous page.", kind="r")
+PULLS_AFTER = CursorQuery("after", "The `next` of the previous page.", kind="p")
+STATE = ChoiceQuery("state", "Pull requests in this state.", ("open", "closed", "all"), "open")
+LABEL = TextQuery("label", "Only pull requests carrying this label (exact name).")
+UPDATED_SINCE = TimestampQuery(
+    "updated_since", "Only pull requests updated at or after this time (UTC without an offset)."
+)
+CHANGES_AFTER = IntegerQuery("after", "Changes with a cursor above this one.", 0)
+CHANGES_LIMIT = IntegerQuery(
+    "limit", "Changes per page.", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -27,10 +62,20 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def pull_request_json(pr: PullRequestSnapshot) -> dict[str, Any]:
+def repository_json(repository: RepositoryRecord) -> RepositoryJson:
+    return {
+        "id": repository.id,
+        "full_name": repository.full_name,
+        "installation_id": repository.installation_id,
+        "private": repository.private,
+        "removed": repository.removed,
+    }
+
+
+def pull_request_json(pr: PullRequestSnapshot) -> PullJson:
     return {
         "number": pr.number,
-        "state": pr.state,
+        "state": "open" if pr.state == "open" else "closed",
         "draft": pr.draft,
         "merged": pr.merged,
         "title": pr.title,
@@ -39,14 +84,14 @@ def pull_request_json(pr: PullRequestSnapshot) -> dict[str, Any]:
         "head_ref": pr.head_ref,
         "base_ref": pr.base_ref,
         "author": pr.author,
-        "created_at": iso(pr.created_at),
-        "updated_at": iso(pr.updated_at),
+        "created_at": iso(pr.created_at) or "",
+        "updated_at": iso(pr.updated_at) or "",
         "closed_at": iso(pr.closed_at),
         "merged_at": iso(pr.merged_at),
     }
 
 
-def check_run_json(run: CheckRunSnapshot) -> dict[str, Any]:
+def check_run_json(run: CheckRunSnapshot) -> CheckRunJson:
     return {
         "id": run.id,
         "name": run.name,
@@ -57,91 +102,134 @@ def check_run_json(run: CheckRunSnapshot) -> dict[str, Any]:
     }
 
 
-def change_json(change: StoredChange) -> dict[str, Any]:
+def change_json(change: StoredChange, names: dict[int, str]) -> ChangeJson:
+    repository = None if change.repository_id is None else names.get(change.repository_id)
     return {
         "cursor": change.cursor,
         "kind": change.kind.value,
         "installation_id": change.installation_id,
         "repository_id": change.repository_id,
+        "repository": repository,
         "pr_number": change.pr_number,
         "check_run_id": change.check_run_id,
         "field": change.field,
         "old": change.old,
         "new": change.new,
-        "detected_at": iso(change.detected_at),
-        "source": change.source.value,
+        "detected_at": iso(change.detected_at) or "",
+        "source": "webhook" if change.source.value == "webhook" else "sweep",
         "delivery_id": change.delivery_id,
     }
 
 
+async def changes_json(tx: StoreTransaction, changes: list[StoredChange]) -> list[ChangeJson]:
+    """The changes with their repositories' current names (one query for the page)."""
+    names = await tx.repository_names({c.repository_id for c in changes if c.repository_id})
+    return [change_json(change, names) for change in changes]
+
+
+async def visible_repository(request: Request, tx: StoreTransaction) -> RepositoryRecord:
+    full_name = f"{OWNER.read(request)}/{REPO.read(request)}"
+    repository = await tx.visible_repository(full_name, visibility(request))
+    if repository is None:
+        raise NotFound("no such repository")
+    return repository
+
+
+async def list_repositories(request: Request) -> JSONResponse:
+    """Every repository the caller may see, removed ones too, by id."""
+    limit, after = LIMIT.read(request), REPOS_AFTER.read(request)
+    async with read_transaction(request) as tx:
+        found = await tx.page_repositories(
+            after_id=after, limit=limit + 1, scope=visibility(request)
+        )
+    page = found[:limit]
+    more = len(found) > limit
+    body: RepositoryPage = {
+        "repositories": [repository_json(repository) for repository in page],
+        "next": REPOS_AFTER.encode(page[-1].id) if more else None,
+    }
+    return JSONResponse(body)
+
+
 async def list_pulls(request: Request) -> JSONResponse:
-    state = request.query_params.get("state", "open")
-    if state not in PR_STATES:
-        return error(400, f"state must be one of {', '.join(PR_STATES)}")
-    full_name = _full_name(request.path_params)
-    try:
-        async with request_context(request).store.transaction(read_only=True) as tx:
-            pulls = await tx.list_pull_requests(full_name, state)
-    except UnknownRepositoryName:
-        return error(404, "not found")
-    except RetryableStoreError:
-        return error(503, "database unavailable")
-    return JSONResponse([pull_request_json(pr) for pr in pulls])
+    """A repository's pull requests, by number, filtered."""
+    pull_filter = PullFilter(
+        state=STATE.read(request),
+        label=LABEL.read(request),
+        updated_since=UPDATED_SINCE.read(request),
+    )
+    limit, after = LIMIT.read(request), PULLS_AFTER.read(request)
+    async with read_transaction(request) as tx:
+        repository = await visible_repository(request, tx)
+        found = await tx.page_pull_requests(
+            repository.id, pull_filter, after_number=after, limit=limit + 1
+        )
+    page = found[:limit]
+    more = len(found) > limit
+    body: PullPage = {
+        "pulls": [pull_request_json(pr) for pr in page],
+        "next": PULLS_AFTER.encode(page[-1].number) if more else None,
+    }
+    return JSONResponse(body)
 
 
 async def get_pull(request: Request) -> JSONResponse:
-    number: int = request.path_params["number"]
-    try:
-        async with request_context(request).store.transaction(read_only=True) as tx:
-            found = await tx.get_pull_request(_full_name(request.path_params), number)
-    except RetryableStoreError:
-        return error(503, "database unavailable")
+    """One pull request with the check runs of its head commit."""
+    number = NUMBER.read(request)
+    async with read_transaction(request) as tx:
+        repository = await visible_repository(request, tx)
+        found = await tx.get_pull_request_by_id(repository.id, number)
     if found is None:
-        return error(404, "not found")
+        raise NotFound("no such pull request")
     pr, runs = found
-    return JSONResponse(pull_request_json(pr) | {"check_runs": [check_run_json(r) for r in runs]})
+    body: PullDetailJson = {
+        **pull_request_json(pr),
+        "check_runs": [check_run_json(run) for run in runs],
+    }
+    return JSONResponse(body)
 
 
 async def list_changes(request: Request) -> JSONResponse:
-    try:
-        after = _integer(request, "after", 0, minimum=0)
-        limit = _integer(request, "limit", DEFAULT_CHANGES_LIMIT, minimum=1)
-    except ValueError as problem:
-        return error(400, str(problem))
-    if limit > MAX_CHANGES_LIMIT:
-        return error(400, f"limit must be at most {MAX_CHANGES_LIMIT}")
-    try:
-        async with request_context(request).store.transaction(read_only=True) as tx:
-            changes = await tx.changes_after(after, limit)
-    except RetryableStoreError:
-        return error(503, "database unavailable")
-    return JSONResponse(
-        {
-            "changes": [change_json(change) for change in changes],
-            "next": changes[-1].cursor if changes else after,
-        }
-    )
+    """The change log in cursor order; loop with ``after=next``."""
+    after, limit = CHANGES_AFTER.read(request), CHANGES_LIMIT.read(request)
+    async with read_transaction(request) as tx:
+        changes = await tx.changes_after(after, limit, scope=visibility(request))
+        items = await changes_json(tx, changes)
+    body: ChangePage = {"changes": items, "next": changes[-1].cursor if changes else after}
+    return JSONResponse(body)
 
 
-def _full_name(params: Mapping[str, Any]) -> str:
-    return f"{params['owner']}/{params['repo']}"
-
-
-def _integer(request: Request, name: str, default: int, *, minimum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}")
-    return value
-
-
-API_ROUTES = [
-    Route("/api/repos/{owner}/{repo}/pulls", list_pulls),
-    Route("/api/repos/{owner}/{repo}/pulls/{number:int}", get_pull),
-    Route("/api/changes", list_changes),
-]
+API_ENDPOINTS = (
+    Endpoint(
+        "/api/repos",
+        list_repositories,
+        "List repositories",
+        (LIMIT, REPOS_AFTER),
+        RepositoryPage,
+        errors=(400, 503),
+    ),
+    Endpoint(
+        "/api/repos/{owner}/{repo}/pulls",
+        list_pulls,
+        "List a repository's pull requests",
+        (OWNER, REPO, STATE, LABEL, UPDATED_SINCE, LIMIT, PULLS_AFTER),
+        PullPage,
+        errors=(400, 404, 503),
+    ),
+    Endpoint(
+        "/api/repos/{owner}/{repo}/pulls/{number}",
+        get_pull,
+        "Get a pull request with its check runs",
+        (OWNER, REPO, NUMBER),
+        PullDetailJson,
+        errors=(400, 404, 503),
+    ),
+    Endpoint(
+        "/api/changes",
+        list_changes,
+        "Read the change log",
+        (CHANGES_AFTER, CHANGES_LIMIT),
+        ChangePage,
+        errors=(400, 503),
+    ),
+)

@@ -18,9 +18,11 @@ from prwatch.events.processing import process_delivery
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
 from prwatch.queue.scheduler import run_periodic
-from prwatch.web.api import API_ROUTES
+from prwatch.web.api import API_ENDPOINTS
+from prwatch.web.api_errors import EXCEPTION_HANDLERS
 from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.intake import DeliveryIntake
+from prwatch.web.openapi import OPENAPI_ENDPOINT
 from prwatch.web.pages import PAGE_ROUTES
 from prwatch.web.webhooks import receive_webhook
 
@@ -84,13 +86,15 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
                     await schedule
             await owned.aclose()
 
+    endpoints = (*API_ENDPOINTS, OPENAPI_ENDPOINT)
     routes = [
         *HEALTH_ROUTES,
         Route("/webhooks", receive_webhook, methods=["POST"]),
-        *API_ROUTES,
+        *(endpoint.route() for endpoint in endpoints),
         *PAGE_ROUTES,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    app.state.endpoints = endpoints  # what /api/openapi.json describes in detail
     if context is not None:
         app.state.context = context  # also without a lifespan (httpx.ASGITransport runs none)
     return app

@@ -54,9 +54,10 @@ async def test_a_pull_request_lifecycle_reads_back_through_the_api(database_url:
             "merged_at": None,
             "check_runs": [],
         }
-        listed = await env.client.get(f"/api/repos/{REPO}/pulls")
-        assert [item["number"] for item in listed.json()] == [2]
-        assert "check_runs" not in listed.json()[0]
+        listed = (await env.client.get(f"/api/repos/{REPO}/pulls")).json()
+        assert [item["number"] for item in listed["pulls"]] == [2]
+        assert "check_runs" not in listed["pulls"][0]
+        assert listed["next"] is None
 
         await env.deliver("pull_request", pr_payload("unlabeled", labels=[]))
         assert (await env.pull(2))["labels"] == []
@@ -78,9 +79,9 @@ async def test_a_pull_request_lifecycle_reads_back_through_the_api(database_url:
         assert (closed["state"], closed["merged"]) == ("closed", False)
         assert closed["closed_at"] == "2019-05-15T15:21:18Z"
         assert closed["head_sha"] == HEAD  # the closed payload's head, the newer snapshot
-        assert (await env.client.get(f"/api/repos/{REPO}/pulls")).json() == []
+        assert (await env.client.get(f"/api/repos/{REPO}/pulls")).json()["pulls"] == []
         everything = await env.client.get(f"/api/repos/{REPO}/pulls?state=all")
-        assert [item["state"] for item in everything.json()] == ["closed"]
+        assert [item["state"] for item in everything.json()["pulls"]] == ["closed"]
 
 
 async def test_read_api_errors(database_url: str) -> None:
@@ -88,9 +89,9 @@ async def test_read_api_errors(database_url: str) -> None:
         await env.deliver("pull_request", payload("pull_request", "opened"))
         assert (await env.client.get(f"/api/repos/{REPO}/pulls?state=merged")).status_code == 400
         unknown = await env.client.get("/api/repos/nobody/nothing/pulls")
-        assert (unknown.status_code, unknown.json()) == (404, {"error": "not found"})
+        assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
         missing = await env.client.get(f"/api/repos/{REPO}/pulls/99")
-        assert (missing.status_code, missing.json()) == (404, {"error": "not found"})
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
         for query in ("after=-1", "after=x", "limit=0", "limit=1001", "limit=ten"):
             assert (await env.client.get(f"/api/changes?{query}")).status_code == 400, query
 
@@ -210,7 +211,7 @@ async def test_installation_and_repository_events(database_url: str) -> None:
         await env.deliver("installation_repositories", readded)
         # Restored; its PRs stay tombstoned until the installation sweep queued here rewrites them.
         restored = await env.client.get("/api/repos/Codertocat/Renamed/pulls?state=all")
-        assert (restored.status_code, restored.json()) == (200, [])
+        assert (restored.status_code, restored.json()) == (200, {"pulls": [], "next": None})
         assert env.sweeps == [957387] * 4  # created, unsuspended, Space added, re-added
 
         deleted = payload("installation", "deleted")

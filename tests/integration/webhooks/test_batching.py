@@ -196,7 +196,8 @@ async def apply_and_read(database_url: str, *, together: bool) -> tuple[Any, ...
         else:
             for guid in guids:
                 await process_delivery(env.context, guid)
-        pulls = (await env.client.get("/api/repos/Codertocat/Hello-World/pulls?state=all")).json()
+        listing = await env.client.get("/api/repos/Codertocat/Hello-World/pulls?state=all")
+        pulls = listing.json()["pulls"]
         detail = await env.pull(2)
         changes = [
             (c.kind, c.repository_id, c.pr_number, c.check_run_id, c.field, c.old, c.new)

@@ -1,0 +1,119 @@
+"""Paged reads for the read API and the pages: repositories and pull requests in key order,
+with the caller's visibility and the filters pushed into SQL, so that a page of ``limit`` rows
+holds exactly the next ``limit`` visible, matching rows."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, cast, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from prwatch.domain.models import PullRequestSnapshot
+from prwatch.store.base import TransactionBase, chunked, select_repository_by_name
+from prwatch.store.errors import InvalidStoreInput
+from prwatch.store.reads import PR_STATE_FILTERS
+from prwatch.store.records import RepositoryRecord
+from prwatch.store.rows import pull_request_from_row, repository_from_row
+from prwatch.store.schema import pull_requests, repositories
+from prwatch.store.scope import Scope, scope_clause
+
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class PullFilter:
+    """Which pull requests of a repository a listing returns."""
+
+    state: str = "open"  # open, closed or all
+    label: str | None = None  # carries this label (exact name)
+    updated_since: datetime | None = None  # updated at or after
+
+
+class ListingOperations(TransactionBase):
+    async def page_repositories(
+        self, *, after_id: int = 0, limit: int = 100, scope: Scope | None = None
+    ) -> list[RepositoryRecord]:
+        """Repositories (removed ones too) with an id above ``after_id``, by id."""
+        _check_page(limit)
+        statement = (
+            select(repositories)
+            .where(
+                repositories.c.id > after_id,
+                scope_clause(scope, repositories.c.installation_id, repositories.c.id),
+            )
+            .order_by(repositories.c.id)
+            .limit(limit)
+        )
+        result = await self._connection.execute(statement)
+        return [repository_from_row(row) for row in result]
+
+    async def visible_repository(
+        self, full_name: str, scope: Scope | None = None
+    ) -> RepositoryRecord | None:
+        """The repository called OWNER/NAME (any case) if ``scope`` lets the caller see it."""
+        statement = select_repository_by_name(full_name).where(
+            scope_clause(scope, repositories.c.installation_id, repositories.c.id)
+        )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else repository_from_row(row)
+
+    async def repository_names(self, ids: Collection[int]) -> dict[int, str]:
+        """The current full name of each repository id known (removed ones too)."""
+        names: dict[int, str] = {}
+        for chunk in chunked(sorted(set(ids)), 1_000):
+            result = await self._connection.execute(
+                select(repositories.c.id, repositories.c.full_name).where(
+                    repositories.c.id.in_(chunk)
+                )
+            )
+            names.update({int(row.id): str(row.full_name) for row in result})
+        return names
+
+    async def page_pull_requests(
+        self,
+        repository_id: int,
+        pull_filter: PullFilter = PullFilter(),
+        *,
+        after_number: int = 0,
+        limit: int = 100,
+    ) -> list[PullRequestSnapshot]:
+        """A repository's (not tombstoned) pull requests matching ``pull_filter`` with a number
+        above ``after_number``, by number."""
+        _check_page(limit)
+        if pull_filter.state not in PR_STATE_FILTERS:
+            raise InvalidStoreInput(f"state must be one of {', '.join(PR_STATE_FILTERS)}")
+        statement: Select[Any] = (
+            select(pull_requests)
+            .where(
+                pull_requests.c.repository_id == repository_id,
+                pull_requests.c.removed_at.is_(None),
+                pull_requests.c.number > after_number,
+            )
+            .order_by(pull_requests.c.number)
+            .limit(limit)
+        )
+        if pull_filter.state != "all":
+            statement = statement.where(pull_requests.c.state == pull_filter.state)
+        if pull_filter.updated_since is not None:
+            statement = statement.where(pull_requests.c.updated_at >= pull_filter.updated_since)
+        if pull_filter.label is not None:
+            statement = statement.where(self._has_label(pull_filter.label))
+        result = await self._connection.execute(statement)
+        return [pull_request_from_row(row) for row in result]
+
+    def _has_label(self, label: str) -> ColumnElement[bool]:
+        """``labels`` (a JSON list of names) holds ``label``, tested by the database's own JSON
+        functions: text matching on the JSON would trip over escapes and LIKE's wildcards."""
+        if self._connection.dialect.name == "postgresql":
+            return cast(pull_requests.c.labels, JSONB).contains([label])
+        each = func.json_each(pull_requests.c.labels).table_valued("value").alias("label")
+        return exists(select(1).select_from(each).where(each.c.value == label))
+
+
+def _check_page(limit: int) -> None:
+    if not 0 < limit <= MAX_PAGE:
+        raise InvalidStoreInput(f"limit must be 1 to {MAX_PAGE}, got {limit}")

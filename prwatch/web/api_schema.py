@@ -1,0 +1,97 @@
+"""The shapes of the read API's answers, as types: the serializers are checked against them
+(mypy) and the OpenAPI document's schemas are generated from them (pydantic), so the two
+cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired
+
+# pydantic reads TypedDicts from typing_extensions on Python < 3.12.
+from typing_extensions import TypedDict
+
+ErrorCode = Literal[
+    "invalid_parameter",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "not_acceptable",
+    "too_many_requests",
+    "internal_error",
+    "database_unavailable",
+]
+
+
+class ErrorJson(TypedDict):
+    error: ErrorCode
+    message: str
+    parameter: NotRequired[str]  # the query or path parameter at fault
+
+
+class RepositoryJson(TypedDict):
+    id: int
+    full_name: str
+    installation_id: int
+    private: bool
+    removed: bool
+
+
+class RepositoryPage(TypedDict):
+    repositories: list[RepositoryJson]
+    next: str | None  # pass as ?after= for the next page; null on the last page
+
+
+class PullJson(TypedDict):
+    number: int
+    state: Literal["open", "closed"]
+    draft: bool
+    merged: bool
+    title: str
+    labels: list[str]
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    author: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    merged_at: str | None
+
+
+class PullPage(TypedDict):
+    pulls: list[PullJson]
+    next: str | None
+
+
+class CheckRunJson(TypedDict):
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    started_at: str | None
+    completed_at: str | None
+
+
+class PullDetailJson(PullJson):
+    check_runs: list[CheckRunJson]
+
+
+class ChangeJson(TypedDict):
+    cursor: int
+    kind: str
+    installation_id: int | None
+    repository_id: int | None
+    repository: str | None  # the repository's current full name
+    pr_number: int | None
+    check_run_id: int | None
+    field: str | None
+    old: Any
+    new: Any
+    detected_at: str
+    source: Literal["webhook", "sweep"]
+    delivery_id: str | None
+
+
+class ChangePage(TypedDict):
+    changes: list[ChangeJson]
+    next: int  # the cursor to pass as ?after= next; the same one when nothing is new

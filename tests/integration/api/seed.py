@@ -1,0 +1,95 @@
+"""A small world written straight into the store, for the read API tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prwatch.domain.models import (
+    Change,
+    ChangeKind,
+    ChangeSet,
+    InstallationSnapshot,
+    PullRequestSnapshot,
+    RemovalReason,
+    RepositorySnapshot,
+    Source,
+)
+from prwatch.store import Store
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+# installation → its repositories (id, full name)
+WORLD = {
+    1: [(101, "alpha/one"), (102, "alpha/two"), (103, "alpha/three")],
+    2: [(201, "beta/one"), (202, "beta/gone")],
+}
+REMOVED = 202
+
+
+def make_pr(repository_id: int, number: int, **overrides: Any) -> PullRequestSnapshot:
+    values: dict[str, Any] = {
+        "repository_id": repository_id,
+        "number": number,
+        "github_id": repository_id * 10_000 + number,
+        "node_id": f"PR_{repository_id}_{number}",
+        "state": "open",
+        "draft": False,
+        "merged": False,
+        "merged_at": None,
+        "closed_at": None,
+        "title": f"Change {number}",
+        "author": "octocat",
+        "labels": (),
+        "head_sha": f"{number:040x}",
+        "head_ref": f"topic-{number}",
+        "base_sha": "b" * 40,
+        "base_ref": "main",
+        "created_at": T0,
+        "updated_at": T0 + timedelta(minutes=number),
+    }
+    values.update(overrides)
+    return PullRequestSnapshot(**values)
+
+
+# alpha/one's pull requests: number → (state, labels)
+PULLS = {
+    1: ("open", ("bug",)),
+    2: ("closed", ("bug", "ui")),
+    3: ("open", ()),
+    4: ("open", ('we"ird %_', "ui")),
+    5: ("open", ("bug",)),
+    6: ("closed", ()),
+    7: ("open", ("bugs",)),
+}
+
+
+async def seed(store: Store) -> None:
+    async with store.transaction() as tx:
+        for installation_id, repos in WORLD.items():
+            await tx.upsert_installation(
+                InstallationSnapshot(installation_id, f"owner{installation_id}", "Organization")
+            )
+            await tx.upsert_repositories(
+                [RepositorySnapshot(rid, installation_id, name, rid == 103) for rid, name in repos]
+            )
+        await tx.mark_repository_removed(REMOVED, RemovalReason.REMOVED_FROM_INSTALLATION)
+    async with store.transaction() as tx:
+        pulls = tuple(
+            make_pr(
+                101,
+                number,
+                state=state,
+                labels=labels,
+                closed_at=T0 if state == "closed" else None,
+            )
+            for number, (state, labels) in PULLS.items()
+        )
+        others = (make_pr(201, 1), make_pr(102, 1))
+        changes = tuple(
+            Change(ChangeKind.PR_OPENED, pr.repository_id, pr.number) for pr in pulls + others
+        )
+        for repository_id in (101, 102, 201):
+            await tx.lock_repository(repository_id)
+        await tx.write_change_set(
+            ChangeSet(pull_requests=pulls + others, changes=changes), source=Source.SWEEP
+        )
