@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         None, description="Redis URL for the arq queue; unset runs the embedded in-process queue"
     )
     github_api_url: str = Field("https://api.github.com", description="GitHub REST base URL")
+    github_graphql_url: str | None = Field(
+        None,
+        description="GitHub GraphQL URL; unset: derived from PRWATCH_GITHUB_API_URL "
+        "(https://HOST/api/v3 → https://HOST/api/graphql, else …/graphql)",
+    )
     app_id: int | None = Field(None, description="The GitHub App's id")
     private_key: str | None = Field(None, description="The App's private key (PEM text)")
     private_key_path: Path | None = Field(None, description="File holding the App's private key")
@@ -94,7 +99,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "github_graphql_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -106,9 +111,11 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("github_api_url")
+    @field_validator("github_api_url", "github_graphql_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")

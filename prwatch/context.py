@@ -101,6 +101,7 @@ def create_github_client(
     return GitHubClient(
         AppCredentials(app_id=app_id, private_key_pem=key),
         base_url=settings.github_api_url,
+        graphql_url=settings.github_graphql_url,
         limits=client_limits(settings),
         shared_tokens=shared_tokens,
         **overrides,  # type: ignore[arg-type]

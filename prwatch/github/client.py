@@ -61,7 +61,7 @@ from prwatch.github.ratelimit_reading import (
 )
 from prwatch.github.responses import ApiResponse, GraphQLResponse, graphql_cost
 from prwatch.github.stats import CONNECTION_ERROR, TIMEOUT, RequestStats
-from prwatch.github.urls import links_of, resolve_url, route_label
+from prwatch.github.urls import graphql_url_for, links_of, resolve_url, route_label
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class GitHubClient:
         credentials: AppCredentials,
         *,
         base_url: str = DEFAULT_BASE_URL,
+        graphql_url: str | None = None,
         limits: ClientLimits | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -119,13 +120,17 @@ class GitHubClient:
         """``clock`` is wall time (token expiry, rate-limit resets); ``monotonic`` times the
         sliding windows; ``sleep`` waits out backoffs and rate limits; ``jitter`` returns a
         number in [0, 1). Tests pass fakes; ``transport`` points the client at a fake or the
-        simulator. ``shared_tokens`` shares installation tokens with the App's other processes."""
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        simulator. ``shared_tokens`` shares installation tokens with the App's other processes.
+        ``graphql_url`` defaults to the endpoint that belongs to ``base_url`` (see
+        ``graphql_url_for``: GitHub Enterprise Server's is not under ``/api/v3``)."""
+        for name, url in (("base_url", base_url), ("graphql_url", graphql_url)):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an http(s) URL, got {url!r}")
         self.limits = limits or ClientLimits()
         self.stats = RequestStats()
         self.on_response: Callable[[ResponseSeen], None] | None = None  # e.g. metrics
         self._base = httpx.URL(base_url.rstrip("/") + "/")
+        self._graphql_url = httpx.URL(graphql_url or graphql_url_for(base_url))
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
@@ -165,6 +170,10 @@ class GitHubClient:
 
     def __repr__(self) -> str:
         return f"GitHubClient(base_url={str(self._base)!r})"
+
+    @property
+    def graphql_url(self) -> str:
+        return str(self._graphql_url)
 
     async def __aenter__(self) -> Self:
         return self
@@ -221,10 +230,11 @@ class GitHubClient:
         variables: Mapping[str, Any] | None = None,
         spend_reserve: bool = False,
     ) -> GraphQLResponse:
-        """POST ``{base}/graphql``. Ask for ``rateLimit { cost }`` to have the cost accounted."""
+        """POST to the GraphQL endpoint. Ask for ``rateLimit { cost }`` to have the cost
+        accounted."""
         raw, auth, _ = await self._request(
             "POST",
-            self._base.join("graphql"),
+            self._graphql_url,
             route=GRAPHQL_ROUTE,
             json_body={"query": query, "variables": dict(variables or {})},
             authorize=self._installation_authorizer(installation_id),

@@ -11,6 +11,23 @@ from prwatch.github.errors import UnexpectedResponse
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
+GHES_REST_SUFFIX = "/api/v3"
+
+
+def graphql_url_for(api_url: str) -> str:
+    """GitHub's GraphQL endpoint for a REST base URL.
+
+    api.github.com (and any base not ending in ``/api/v3``) → ``{base}/graphql``; GitHub
+    Enterprise Server serves REST at ``https://HOST/api/v3`` but GraphQL at
+    ``https://HOST/api/graphql``, not under ``/api/v3``.
+    https://docs.github.com/en/enterprise-server@latest/graphql/guides/forming-calls-with-graphql#the-graphql-endpoint
+    """
+    base = api_url.rstrip("/")
+    if base.endswith(GHES_REST_SUFFIX):
+        return base.removesuffix(GHES_REST_SUFFIX) + "/api/graphql"
+    return base + "/graphql"
+
+
 def route_label(method: str, path: str) -> str:
     """``POST /app/hook/deliveries/123/attempts`` → ``POST /app/hook/deliveries/{id}/attempts``."""
     return f"{method} {_NUMERIC_SEGMENT.sub('/{id}', path.split('?', 1)[0])}"

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from prwatch.sim.admin import ADMIN_ROUTES
 from prwatch.sim.auth import TokenStore, generate_private_key_pem, public_key_pem
@@ -25,6 +25,11 @@ from prwatch.sim.webhooks import WebhookSender
 from prwatch.sim.world import World
 
 REPO_PREFIXES = ("/repos/{owner}/{repo}", "/repositories/{repository_id:int}")
+LAYOUTS = ("dotcom", "ghes")
+# GitHub Enterprise Server: REST under /api/v3, GraphQL at /api/graphql (not /api/v3/graphql).
+# https://docs.github.com/en/enterprise-server@latest/rest/quickstart
+GHES_REST_PREFIX = "/api/v3"
+GHES_GRAPHQL_PATH = "/api/graphql"
 
 
 class Simulator:
@@ -80,8 +85,38 @@ class Simulator:
         if "fault_seed" in changes:
             self.fault_rng = random.Random(self.config.fault_seed)
 
+    @property
+    def api_path(self) -> str:
+        """The path REST lives under: "" on api.github.com's layout, /api/v3 on GHES's."""
+        return GHES_REST_PREFIX if self.config.layout == "ghes" else ""
+
+    @property
+    def graphql_path(self) -> str:
+        return GHES_GRAPHQL_PATH if self.config.layout == "ghes" else "/graphql"
+
     def _build_app(self) -> Starlette:
-        routes: list[Route] = []
+        if self.config.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
+        rest = self._rest_routes()
+        routes: list[BaseRoute] = []
+        if self.config.layout == "ghes":
+            routes.append(Mount(GHES_REST_PREFIX, routes=rest))
+        else:
+            routes.extend(rest)
+        routes.extend(ADMIN_ROUTES)
+        routes.extend(graphql_routes(self, path=self.graphql_path))
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            async with self:
+                yield
+
+        app = Starlette(routes=routes, lifespan=lifespan)
+        app.state.sim = self
+        return app
+
+    def _rest_routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = []
         for prefix in REPO_PREFIXES:
             for suffix, handler in REPO_ROUTES:
                 path = prefix + suffix
@@ -102,17 +137,7 @@ class Simulator:
         routes.append(
             Route("/organizations/{org}/settings/apps/new", manifest_page, methods=["POST"])
         )
-        routes.extend(ADMIN_ROUTES)
-        routes.extend(graphql_routes(self))
-
-        @asynccontextmanager
-        async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            async with self:
-                yield
-
-        app = Starlette(routes=routes, lifespan=lifespan)
-        app.state.sim = self
-        return app
+        return routes
 
     async def __aenter__(self) -> Simulator:
         await self.webhooks.start()

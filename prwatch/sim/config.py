@@ -22,6 +22,10 @@ class SimConfig:
     webhook_secret: str = "sim-webhook-secret"
     token_lifetime_s: int = 3600
     api_url: str = "https://api.github.com"  # used inside JSON bodies; Link headers use the request
+    # "dotcom": REST at the root, GraphQL at /graphql (api.github.com); "ghes": GitHub
+    # Enterprise Server's layout, REST under /api/v3 and GraphQL at /api/graphql. Fixed when
+    # the simulator is built.
+    layout: str = "dotcom"
     # primary rate limits (per installation; the App's JWT has its own budget)
     rate_limit: int = 5000
     graphql_rate_limit: int = 5000
@@ -53,7 +57,7 @@ class SimConfig:
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply `{name: value}` from the admin API; unknown names or wrong types are refused."""
-        known = {f.name: f for f in fields(self) if f.name != "extra"}
+        known = {f.name: f for f in fields(self) if f.name not in ("extra", "layout")}
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown setting {name!r}")

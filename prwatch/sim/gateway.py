@@ -247,9 +247,12 @@ def _resolve_repository(call: Call) -> Repository | Reply:
 
 def _moved(call: Call, owner: str, name: str, repository_id: int) -> Reply:
     request = call.request
+    # The mount REST answers under: /api/v3 on GitHub Enterprise Server's layout, else "".
+    scope = request.scope
+    prefix = scope.get("root_path", "").removeprefix(scope.get("app_root_path", ""))
     path = request.url.path
-    suffix = path[len(f"/repos/{owner}/{name}") :]
-    location = f"{base_url(request)}/repositories/{repository_id}{suffix}"
+    suffix = path[len(f"{prefix}/repos/{owner}/{name}") :]
+    location = f"{base_url(request)}{prefix}/repositories/{repository_id}{suffix}"
     if request.url.query:
         location += f"?{request.url.query}"
     reply = error(301, "Moved Permanently")

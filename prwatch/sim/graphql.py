@@ -125,8 +125,8 @@ class GraphQLEndpoint:
         self.documents = DocumentCache(schema(), github_error)
         self.commit_results = CommitResults()
 
-    def routes(self) -> list[Route]:
-        return [Route("/graphql", self.serve, methods=["POST"])]
+    def routes(self, path: str = "/graphql") -> list[Route]:
+        return [Route(path, self.serve, methods=["POST"])]
 
     def reset(self) -> None:
         self.points_per_minute.reset()
@@ -203,9 +203,10 @@ class GraphQLEndpoint:
         return Answer(200, body, budget.headers(RESOURCE), splices=context.splices)
 
 
-def graphql_routes(sim: SimulatorLike) -> list[Route]:
-    """The `POST /graphql` route for `sim` (keep a `GraphQLEndpoint` to be able to reset it)."""
-    return GraphQLEndpoint(sim).routes()
+def graphql_routes(sim: SimulatorLike, path: str = "/graphql") -> list[Route]:
+    """The `POST /graphql` route for `sim` (keep a `GraphQLEndpoint` to be able to reset it);
+    GitHub Enterprise Server serves it at `/api/graphql`."""
+    return GraphQLEndpoint(sim).routes(path)
 
 
 # ---- request handling -------------------------------------------------------------------------

@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--installations", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--hook-url", default=None, help="where webhook deliveries are POSTed")
+    parser.add_argument(
+        "--layout",
+        choices=("dotcom", "ghes"),
+        default="dotcom",
+        help="ghes: GitHub Enterprise Server's URLs (REST under /api/v3, GraphQL at /api/graphql)",
+    )
     parser.add_argument("--secondary-limits", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
         "--write-env",
@@ -39,6 +45,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         latency_ms=args.latency_ms,
         hook_url=args.hook_url,
         secondary_limits=args.secondary_limits,
+        layout=args.layout,
     )
 
 
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             app_id=sim.config.app_id,
             private_key_pem=sim.private_key_pem,
             secret=sim.config.webhook_secret,
-            api_url=f"http://{args.host}:{args.port}",
+            api_url=f"http://{args.host}:{args.port}{sim.api_path}",
         )
     settle_heap()
     uvicorn.run(sim.app, host=args.host, port=args.port, log_level="warning")

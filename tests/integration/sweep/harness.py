@@ -40,7 +40,7 @@ class SweepEnv:
     def new_client(self, **limits: Any) -> GitHubClient:
         return GitHubClient(
             AppCredentials(self.sim.config.app_id, self.sim.private_key_pem),
-            base_url=SIM_URL,
+            base_url=SIM_URL + self.sim.api_path,
             limits=ClientLimits(**limits),
             transport=httpx.ASGITransport(app=self.sim.app),
             sleep=no_wait,
@@ -60,7 +60,7 @@ async def sweep_env(
         store=Store(engine),
         client=GitHubClient(
             AppCredentials(sim.config.app_id, sim.private_key_pem),
-            base_url=SIM_URL,
+            base_url=SIM_URL + sim.api_path,  # /api/v3 in GitHub Enterprise Server's layout
             transport=httpx.ASGITransport(app=sim.app),
             sleep=no_wait,
         ),
