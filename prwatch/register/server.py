@@ -77,6 +77,9 @@ async def run_registration(
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((LOCAL_HOST, options.port))
+        # Listen before announcing: a browser that connects before uvicorn has started waits in
+        # the backlog instead of being refused.
+        listener.listen(128)
     except OSError as error:
         listener.close()
         raise RegistrationError(
