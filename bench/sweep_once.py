@@ -55,6 +55,7 @@ async def sweep(context: ProcessContext) -> dict[str, Any]:
         "requests_by_route": report.requests_by_route,
         "points_core": report.points_core,
         "points_graphql": report.points_graphql,
+        "conditional_misses_token_changed": report.conditional_misses_token_changed,
         "wall_seconds": wall,
         "cpu_seconds": _cpu() - cpu_before,
         "peak_rss_mb": peak_rss_mb(),

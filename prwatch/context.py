@@ -18,11 +18,13 @@ from prwatch.config import Settings
 from prwatch.github.auth import AppCredentials, TokenSharing
 from prwatch.github.client import GitHubClient
 from prwatch.github.limits import ClientLimits
+from prwatch.github.stored_tokens import StoredTokenSharing
 from prwatch.observability.metrics import Metrics, bind_metrics
 from prwatch.observability.recording import ErrorCounter, MeteredRequestStats, time_transactions
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import JobQueue
-from prwatch.store import Store, create_engine
+from prwatch.store import Store, StoreError, create_engine
+from prwatch.store.token_vault import StoreTokenVault
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.shared_check_queries import SharedCheckQueries
 
@@ -56,7 +58,7 @@ class ProcessContext:
     def github(self) -> GitHubClient:
         """The GitHub client, built on first use (commands that never call GitHub need no key)."""
         if self._github is None:
-            self._token_sharing = create_token_sharing(self.settings)
+            self._token_sharing = create_token_sharing(self.settings, self.store)
             client = create_github_client(self.settings, shared_tokens=self._token_sharing)
             self._github = meter_github_client(client, self.metrics)
         return self._github
@@ -108,20 +110,25 @@ def create_github_client(
     )
 
 
-def create_token_sharing(settings: Settings) -> SharedTokens | None:
-    """With Redis (several worker processes), installation tokens are shared through it so
-    that every process sends the same token and the ETags it stored stay valid; embedded, the
-    one process's own cache is enough."""
+def create_token_sharing(settings: Settings, store: Store) -> SharedTokens:
+    """Every process of the App sends the same installation token, so that the ETags stored
+    with it stay valid: with Redis (several worker processes) through Redis; embedded, through
+    the database, so that successive processes (``prwatch sweep`` from cron) reuse it."""
+    app_id, key = settings.require_app_credentials()
+    credentials = AppCredentials(app_id=app_id, private_key_pem=key)
+    margin = client_limits(settings).token_refresh_margin_seconds
     if settings.redis_url is None:
-        return None
+        return StoredTokenSharing(
+            StoreTokenVault(store),
+            credentials,
+            unavailable=(StoreError,),
+            refresh_margin_seconds=margin,
+        )
     # Imported here so that the embedded mode never imports the Redis client.
     from prwatch.github.shared_tokens import RedisTokenSharing
 
-    app_id, key = settings.require_app_credentials()
     return RedisTokenSharing.from_url(
-        settings.redis_url,
-        AppCredentials(app_id=app_id, private_key_pem=key),
-        refresh_margin_seconds=client_limits(settings).token_refresh_margin_seconds,
+        settings.redis_url, credentials, refresh_margin_seconds=margin
     )
 
 

@@ -68,6 +68,9 @@ def summary_table(report: SweepReport) -> Table:
     )
     table.add_row("requests", outcomes or "none")
     table.add_row(
+        "conditional requests missed: token changed", str(report.conditional_misses_token_changed)
+    )
+    table.add_row(
         "points spent (REST / GraphQL)", f"{report.points_core} / {report.points_graphql}"
     )
     remaining = report.rate_limit_remaining

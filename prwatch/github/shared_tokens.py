@@ -8,9 +8,9 @@ token per installation:
 
 - one process mints at a time: a lock (``SET NX PX``) around the access-token request; the
   others poll until the token appears, then read it;
-- the entry is encrypted (Fernet, a key derived by HKDF-SHA256 from the App's private key:
-  Redis also holds job payloads, and only holders of the App key may read the token) and
-  expires ``refresh_margin_seconds`` before the token does;
+- the entry is sealed (``prwatch.github.token_sealing``: Redis also holds job payloads, and
+  only holders of the App key may read the token) and expires ``refresh_margin_seconds``
+  before the token does;
 - a token GitHub rejected (401) is deleted only while Redis still holds that same entry
   (compare-and-delete), so a token another process already renewed is not thrown away;
 - Redis unreachable, or an entry that does not decrypt (the key changed): the token is minted
@@ -23,21 +23,17 @@ token is missing or due for renewal.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from prwatch.github.auth import AppCredentials, InstallationToken, TokenFetcher
+from prwatch.github.token_sealing import TokenSeal, UnreadableToken
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +41,6 @@ log = logging.getLogger(__name__)
 TOKEN_KEY_PREFIX = "prwatch:installation-token:"
 MINT_LOCK_KEY_PREFIX = "prwatch:installation-token-lock:"
 
-KEY_DERIVATION_INFO = b"prwatch shared installation tokens v1"
 CONNECT_TIMEOUT_SECONDS = 2.0
 COMMAND_TIMEOUT_SECONDS = 2.0
 LOCK_SECONDS = 30.0  # longer than a token request with its retries takes
@@ -73,27 +68,6 @@ def mint_lock_key(app_id: int, installation_id: int) -> str:
     return f"{MINT_LOCK_KEY_PREFIX}{app_id}:{installation_id}"
 
 
-def derive_fernet_key(credentials: AppCredentials) -> bytes:
-    """A Fernet key only holders of the App's private key can derive (HKDF-SHA256 over the
-    key's canonical DER form, so PEM formatting does not matter)."""
-    der = credentials.signing_key().private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    hkdf = HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=None,
-        info=KEY_DERIVATION_INFO + b" app " + str(credentials.app_id).encode(),
-    )
-    return base64.urlsafe_b64encode(hkdf.derive(der))
-
-
-class _Unreadable(Exception):
-    """An entry that does not decrypt or does not hold this installation's token."""
-
-
 class RedisTokenSharing:
     """``TokenSharing`` on Redis. Build with ``from_url`` (or pass a client); ``aclose`` closes
     the client when this object opened it."""
@@ -116,7 +90,7 @@ class RedisTokenSharing:
             raise ValueError("refresh_margin_seconds must not be negative")
         self._redis = redis
         self._app_id = credentials.app_id
-        self._fernet = Fernet(derive_fernet_key(credentials))
+        self._seal = TokenSeal(credentials)
         self._margin = refresh_margin_seconds
         self._clock = clock
         self._sleep = sleep
@@ -221,8 +195,8 @@ class RedisTokenSharing:
         if entry is None:
             return None
         try:
-            token = self._decrypt(bytes(entry), installation_id)
-        except _Unreadable:
+            token = self._seal.open(bytes(entry), installation_id)
+        except UnreadableToken:
             log.warning(
                 "shared installation token unreadable, replacing it",
                 extra={"installation_id": installation_id},
@@ -239,24 +213,4 @@ class RedisTokenSharing:
         ttl_ms = int((token.expires_at - self._margin - self._clock()) * 1000)
         if ttl_ms <= 0:
             return  # already due for renewal: nothing worth sharing
-        await self._redis.set(key, self._encrypt(token), px=ttl_ms)
-
-    def _encrypt(self, token: InstallationToken) -> bytes:
-        plain = {
-            "installation_id": token.installation_id,
-            "token": token.token,
-            "expires_at": token.expires_at,
-        }
-        return self._fernet.encrypt(json.dumps(plain).encode())
-
-    def _decrypt(self, entry: bytes, installation_id: int) -> InstallationToken:
-        try:
-            plain = json.loads(self._fernet.decrypt(entry))
-        except (InvalidToken, ValueError):
-            raise _Unreadable from None
-        if not isinstance(plain, dict) or plain.get("installation_id") != installation_id:
-            raise _Unreadable
-        token, expires_at = plain.get("token"), plain.get("expires_at")
-        if not isinstance(token, str) or not token or not isinstance(expires_at, (int, float)):
-            raise _Unreadable
-        return InstallationToken(installation_id, token, float(expires_at))
+        await self._redis.set(key, self._seal.seal(token), px=ttl_ms)

@@ -60,6 +60,12 @@ class SweepReport:
     def prs_seen(self) -> int:
         return sum(outcome.prs_seen for outcome in self.repositories)
 
+    @property
+    def conditional_misses_token_changed(self) -> int:
+        """Listings re-read because their ETag was stored with another token (a new process
+        that minted its own token, or a token rotation)."""
+        return sum(outcome.conditional_misses_token_changed for outcome in self.repositories)
+
 
 Progress = Callable[[RepositoryOutcome, int, int], None]  # (outcome, done, total)
 

@@ -49,6 +49,9 @@ class PullListing:
     complete: bool = False  # every PR was listed (first or full listing)
     pages: int = 0
     bad_items: list[str] = field(default_factory=list)  # per-PR errors, the rest still applies
+    # Page 1's conditional request missed, and its ETag came from another token: GitHub's
+    # ETags vary by token, so the miss says nothing about whether the list changed.
+    missed_for_token: bool = False
 
 
 def pulls_etag_key(repository_id: int) -> str:
@@ -66,15 +69,19 @@ async def list_pull_requests(
     watermark: datetime | None,
     overlap: timedelta,
     full: bool,
+    etag_fingerprint: str | None = None,
 ) -> PullListing:
-    """List what changed since `watermark` (everything when `full` or without a watermark)."""
+    """List what changed since `watermark` (everything when `full` or without a watermark).
+
+    `etag_fingerprint` is the fingerprint of the token `etag` was stored with."""
     stop_at = None if full or watermark is None else watermark - overlap
+    sent_etag = None if full else etag
     response = await api.get(
         f"/repos/{full_name}/pulls",
         installation_id=installation_id,
         route=PULLS_ROUTE,
         params=PULLS_PARAMS,
-        etag=None if full else etag,
+        etag=sent_etag,
     )
     if response.status == 404:
         return PullListing(ListingOutcome.GONE)
@@ -85,7 +92,12 @@ async def list_pull_requests(
             token_fingerprint=response.token_fingerprint,
         )
     listing = PullListing(
-        ListingOutcome.LISTED, etag=response.etag, token_fingerprint=response.token_fingerprint
+        ListingOutcome.LISTED,
+        etag=response.etag,
+        token_fingerprint=response.token_fingerprint,
+        missed_for_token=sent_etag is not None
+        and response.status == 200
+        and response.token_fingerprint != etag_fingerprint,
     )
     if response.redirected_from is not None:
         listing.new_full_name = await _current_full_name(api, installation_id, repository_id)

@@ -49,6 +49,8 @@ class RepositoryOutcome:
     changes_by_kind: Counter[str] = field(default_factory=Counter)
     attempts: int = 0
     error: str | None = None
+    # Conditional requests that missed because the stored ETag belonged to another token.
+    conditional_misses_token_changed: int = 0
 
 
 async def sweep_repository(
@@ -110,6 +112,7 @@ async def _sweep_once(
     async with checks.taking_part():
         state, stored_open, listing = await _list(store, api, repository, options=options, now=now)
         outcome.listing = listing.outcome.value
+        outcome.conditional_misses_token_changed = int(listing.missed_for_token)
         outcome.prs_seen = len(listing.pull_requests)
         if listing.outcome is ListingOutcome.GONE:
             async with asyncio.timeout(options.transaction_timeout_seconds):
@@ -167,6 +170,7 @@ async def _list(
         repository_id=repository.id,
         full_name=repository.full_name,
         etag=stored_etag[0] if stored_etag and options.use_etags else None,
+        etag_fingerprint=stored_etag[1] if stored_etag else None,
         watermark=state.pulls_watermark,
         overlap=options.watermark_overlap,
         full=full,

@@ -86,3 +86,26 @@ def test_db_with_a_bad_database_url_exits_2_naming_the_variable(tmp_path: Path) 
     assert result.returncode == 2
     assert "PRWATCH_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_second_sweep_process_reuses_the_stored_token_and_gets_304s(tmp_path: Path) -> None:
+    # GitHub's ETags vary by token: a process that minted its own token would miss them all.
+    with processes(tmp_path) as group:
+        sim = start_simulator(group, extra=("--repos", "3", "--prs", "6", "--seed", "5"))
+        env = base_environment(
+            **sim.settings,
+            PRWATCH_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'prwatch.db'}",
+        )
+        first = run_prwatch(["sweep", "--no-progress"], env, tmp_path)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "304" not in first.stdout, first.stdout
+
+        sim.admin("POST", "/_sim/stats/reset")
+        second = run_prwatch(["sweep", "--no-progress"], env, tmp_path)
+        assert second.returncode == 0, second.stdout + second.stderr
+        # the installation's repositories and the 3 PR listings, all unchanged
+        assert re.search(r"requests\W+200: \d+, 304: 4\b", second.stdout), second.stdout
+        assert re.search(r"token changed\W+0\b", second.stdout), second.stdout
+        assert re.search(r"points spent \(REST / GraphQL\)\W+0 /", second.stdout), second.stdout
+        stats = sim.admin("GET", "/_sim/stats")["requests"]
+        assert "POST /app/installations/{installation_id}/access_tokens" not in stats, stats

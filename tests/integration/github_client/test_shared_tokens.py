@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from prwatch.github.auth import AppCredentials, InstallationToken
 from prwatch.github.client import GitHubClient
-from prwatch.github.shared_tokens import RedisTokenSharing, derive_fernet_key, token_key
+from prwatch.github.shared_tokens import RedisTokenSharing, token_key
+from prwatch.github.token_sealing import derive_fernet_key
 from prwatch.sim.app import Simulator, create_simulator
 from prwatch.sim.config import SimConfig
 from prwatch.store import Store, create_engine, upgrade_database
