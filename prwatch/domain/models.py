@@ -31,8 +31,8 @@ class RemovalReason(StrEnum):
 @dataclass(frozen=True, slots=True)
 class InstallationSnapshot:
     id: int
-    account_login: str
-    account_type: str  # "Organization" | "User"
+    account_login: str  # a user's or organization's login, an enterprise's slug; "" if null
+    account_type: str  # "Organization" | "User" | "Enterprise" (| GitHub's target_type)
     suspended: bool = False
 
 

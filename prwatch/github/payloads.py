@@ -20,6 +20,9 @@ from prwatch.domain.models import (
 )
 from prwatch.domain.ordering import CHECK_RUN_STATUSES
 
+NO_ACCOUNT_LOGIN = ""  # an installation whose `account` GitHub sends as null
+ENTERPRISE_ACCOUNT_TYPE = "Enterprise"
+UNKNOWN_ACCOUNT_TYPE = "Unknown"  # a null account and no `target_type` either
 GHOST_LOGIN = "ghost"  # what GitHub shows for a deleted account; the API gives `user: null`
 PR_STATES = frozenset({"open", "closed"})
 
@@ -141,17 +144,32 @@ def repository_from_json(obj: Mapping[str, Any], installation_id: int) -> Reposi
 def installation_from_json(obj: Mapping[str, Any]) -> InstallationSnapshot:
     """An installation from `GET /app/installations` or a webhook `installation` object.
 
+    Its `account` is a user or organization (`login`, `type`), an enterprise (`slug`, `name`,
+    no `login`) or null (GitHub's OpenAPI: `simple-user | enterprise | null`): an enterprise
+    is stored under its slug with type ``Enterprise``, a null account as
+    ``NO_ACCOUNT_LOGIN`` with the installation's `target_type`.
+    https://docs.github.com/en/rest/apps/apps#list-installations-for-the-authenticated-app
     Payloads of events other than `installation` carry only `{id, node_id}`; those are not
     enough for a snapshot and raise PayloadError.
     """
     fields = _Fields(obj, "installation")
-    account = fields.nested("account")
-    account_type = account.optional_string("type") or fields.optional_string("target_type")
-    if account_type is None:
-        raise PayloadError("installation.account.type: missing, and no target_type either")
+    if "account" not in obj:
+        raise PayloadError("installation.account: missing")
+    account = fields.optional_nested("account")
+    target_type = fields.optional_string("target_type")
+    if account is None:
+        login, account_type = NO_ACCOUNT_LOGIN, target_type or UNKNOWN_ACCOUNT_TYPE
+    elif account.optional_string("login") is None and account.optional_string("slug"):
+        login, account_type = account.string("slug"), ENTERPRISE_ACCOUNT_TYPE
+    else:
+        login = account.string("login")
+        found_type = account.optional_string("type") or target_type
+        if found_type is None:
+            raise PayloadError("installation.account.type: missing, and no target_type either")
+        account_type = found_type
     return InstallationSnapshot(
         id=fields.integer("id"),
-        account_login=account.string("login"),
+        account_login=login,
         account_type=account_type,
         suspended=fields.timestamp("suspended_at") is not None,
     )

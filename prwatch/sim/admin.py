@@ -213,7 +213,9 @@ async def remove_from_installation(request: Request, sim: Any, body: dict[str, A
 
 async def create_installation(request: Request, sim: Any, body: dict[str, Any]) -> Any:
     inst = sim.world.create_installation(
-        str(body["account"]), str(body.get("account_type", "Organization"))
+        str(body["account"]),
+        str(body.get("account_type", "Organization")),  # or "Enterprise" (account: its slug)
+        account_shown=not body.get("account_null", False),
     )
     return payloads.installation_object(sim.world, inst)
 

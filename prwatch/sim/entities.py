@@ -18,6 +18,7 @@ class User:
 class Installation:
     __slots__ = (
         "account",
+        "account_shown",
         "created_at",
         "deleted",
         "id",
@@ -26,9 +27,14 @@ class Installation:
         "updated_at",
     )
 
-    def __init__(self, id: int, account: User, created_at: int) -> None:
+    def __init__(
+        self, id: int, account: User, created_at: int, *, account_shown: bool = True
+    ) -> None:
         self.id = id
+        # A user, an organization, or an enterprise (an account of type "Enterprise"): GitHub
+        # renders the last as an enterprise object (slug, name, no login).
         self.account = account
+        self.account_shown = account_shown  # False: GitHub sends `account: null`
         self.created_at = created_at
         self.updated_at = created_at
         self.suspended_at: int | None = None

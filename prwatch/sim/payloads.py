@@ -91,12 +91,34 @@ def repository(
     return _repo_scoped(world, repo, body)
 
 
+def installation_account(world: World, inst: Installation) -> dict[str, Any] | None:
+    """`simple-user | enterprise | null`, as GitHub's OpenAPI describes an installation's
+    account: an enterprise has a slug and a name, and no login."""
+    if not inst.account_shown:
+        return None
+    account = inst.account
+    if account.type != "Enterprise":
+        return world.render.user(account)
+    return {
+        "id": account.id,
+        "slug": account.login,
+        "name": account.login.replace("-", " ").title(),
+        "node_id": node_id("Enterprise", account.id),
+        "html_url": f"{world.render.web}/enterprises/{account.login}",
+        "description": None,
+        "website_url": None,
+        "avatar_url": f"https://avatars.githubusercontent.com/b/{account.id}?v=4",
+        "created_at": iso(inst.created_at),
+        "updated_at": iso(inst.created_at),
+    }
+
+
 def installation_object(world: World, inst: Installation) -> dict[str, Any]:
     """The full installation object (webhooks and `GET /app/installations`)."""
     return {
         "id": inst.id,
         "client_id": f"Iv1.{world.app_id:016x}",
-        "account": world.render.user(inst.account),
+        "account": installation_account(world, inst),
         "repository_selection": "selected",
         "access_tokens_url": f"{world.render.api}/app/installations/{inst.id}/access_tokens",
         "repositories_url": f"{world.render.api}/installation/repositories",

@@ -221,13 +221,22 @@ class World:
 
     # ---- creation ---------------------------------------------------------------------------
     def create_installation(
-        self, account_login: str, account_type: str = "Organization", *, id: int | None = None
+        self,
+        account_login: str,
+        account_type: str = "Organization",
+        *,
+        id: int | None = None,
+        account_shown: bool = True,
     ) -> Installation:
+        """An installation on a user, an organization or (``account_type="Enterprise"``, the
+        login being its slug) an enterprise; ``account_shown=False`` renders `account: null`."""
         account = self.user(account_login, account_type)
         inst_id = id if id is not None else self.next_id("inst")
         if inst_id in self.installations and not self.installations[inst_id].deleted:
             raise InvalidMutationError(f"installation {inst_id} exists")
-        inst = self.installations[inst_id] = Installation(inst_id, account, self.clock.now())
+        inst = self.installations[inst_id] = Installation(
+            inst_id, account, self.clock.now(), account_shown=account_shown
+        )
         self.installations_rev += 1
         self._emit(
             "installation",

@@ -182,9 +182,7 @@ async def plan_sweep(
                 ),
             )
         return PlannedSweep(sweep_id=sweep_id, finished=True)
-    discovery_error = "; ".join(
-        f"installation {i}: {e}" for i, e in sorted(inventory.failed_installations.items())
-    )
+    discovery_error = "; ".join(inventory.troubles())
     repository_ids = [repository.id for repository in inventory.repositories]
     async with store.transaction() as tx:
         await tx.plan_sweep_repositories(

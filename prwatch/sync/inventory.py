@@ -2,14 +2,19 @@
 
 Installations are listed with the App JWT; each installation's repositories with its token,
 page 1 conditionally. Whatever left is marked removed with its reason, never deleted.
+
+One bad item never fails the others: an installation or repository GitHub lists in a shape
+prwatch cannot read is reported and skipped, and is not taken for gone (an item without a
+readable id holds back every removal of that listing, since it could be any of them).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from prwatch.domain.models import (
     Change,
@@ -22,12 +27,15 @@ from prwatch.domain.models import (
 )
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.pagination import iterate_pages
-from prwatch.github.payloads import installation_from_json, repository_from_json
+from prwatch.github.payloads import PayloadError, installation_from_json, repository_from_json
 from prwatch.github.port import RestReader
 from prwatch.github.responses import ApiResponse
 from prwatch.store.records import RepositoryRecord
 from prwatch.store.store import Store, StoreTransaction
 from prwatch.sync.repository_sweep import remove_repository, rename_repository
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INSTALLATIONS_ROUTE = "GET /app/installations"
 INSTALLATION_REPOSITORIES_ROUTE = "GET /installation/repositories"
@@ -48,7 +56,30 @@ class Inventory:
     active_installations: list[InstallationSnapshot] = field(default_factory=list)
     repositories: list[RepositoryRecord] = field(default_factory=list)
     failed_installations: dict[int, str] = field(default_factory=dict)
+    # Listed items prwatch could not read, each with why: reported, skipped, not removed.
+    skipped: list[str] = field(default_factory=list)
     changes_by_kind: Counter[str] = field(default_factory=Counter)
+
+    def troubles(self) -> list[str]:
+        """What discovery could not do, one line each (the sweep reports them)."""
+        return [
+            *(f"installation {i}: {e}" for i, e in sorted(self.failed_installations.items())),
+            *(f"skipped {what}" for what in self.skipped),
+        ]
+
+
+@dataclass(slots=True)
+class _Listing(Generic[T]):
+    """What one listing held: the items read, the ids of those that could not be, and
+    whether every unreadable item still told its id (else nothing may be taken for gone)."""
+
+    items: list[T] = field(default_factory=list)
+    unreadable_ids: set[int] = field(default_factory=set)
+    complete: bool = True
+
+    def keeps(self, item_id: int) -> bool:
+        """An id absent from the listing is gone, unless it may hide in an unreadable item."""
+        return not self.complete or item_id in self.unreadable_ids
 
 
 def repositories_etag_key(installation_id: int) -> str:
@@ -58,7 +89,9 @@ def repositories_etag_key(installation_id: int) -> str:
 async def discover_inventory(store: Store, api: InventoryApi) -> Inventory:
     """Sync installations and their repositories; return the repositories to sweep."""
     inventory = Inventory()
-    listed = [installation_from_json(item) for item in await _app_pages(api)]
+    listed = _read_items(await _app_pages(api), "installation", installation_from_json, inventory)
+    for installation_id in listed.unreadable_ids:
+        inventory.failed_installations[installation_id] = "listed in a shape prwatch cannot read"
     async with store.transaction() as tx:
         await _sync_installations(tx, listed, inventory)
     for installation in inventory.active_installations:
@@ -87,10 +120,30 @@ async def _app_pages(api: InventoryApi) -> list[Any]:
     return items
 
 
+def _read_items(
+    raw: Sequence[Any], what: str, read: Callable[[Any], T], inventory: Inventory
+) -> _Listing[T]:
+    listing: _Listing[T] = _Listing()
+    for index, item in enumerate(raw):
+        try:
+            listing.items.append(read(item))
+        except PayloadError as error:
+            item_id = item.get("id") if isinstance(item, Mapping) else None
+            if isinstance(item_id, int) and not isinstance(item_id, bool):
+                listing.unreadable_ids.add(item_id)
+                inventory.skipped.append(f"{what} {item_id}: {error}")
+            else:
+                listing.complete = False
+                inventory.skipped.append(f"{what} #{index} of the listing: {error}")
+            log.warning("unreadable %s skipped", what, extra={"error": str(error)})
+    return listing
+
+
 async def _sync_installations(
-    tx: StoreTransaction, listed: Sequence[InstallationSnapshot], inventory: Inventory
+    tx: StoreTransaction, listing: _Listing[InstallationSnapshot], inventory: Inventory
 ) -> None:
     stored = {record.id: record for record in await tx.list_installations(include_removed=True)}
+    listed = listing.items
     listed_ids = {installation.id for installation in listed}
     changes: list[Change] = []
     for installation in listed:
@@ -108,7 +161,7 @@ async def _sync_installations(
         if not installation.suspended:
             inventory.active_installations.append(installation)
     for record in stored.values():
-        if record.id not in listed_ids and not record.removed:
+        if record.id not in listed_ids and not record.removed and not listing.keeps(record.id):
             await tx.mark_installation_removed(record.id, RemovalReason.INSTALLATION_DELETED)
             changes.append(_installation_change(ChangeKind.INSTALLATION_REMOVED, record.id))
     if changes:
@@ -126,7 +179,7 @@ async def _sync_repositories(
     async with store.transaction(read_only=True) as tx:
         stored_etag = await tx.get_etag(repositories_etag_key(installation_id))
     first: ApiResponse | None = None
-    listed: list[RepositorySnapshot] = []
+    raw: list[Any] = []
     async for response in iterate_pages(
         api,
         "/installation/repositories",
@@ -142,11 +195,16 @@ async def _sync_repositories(
         repos = body.get("repositories") if isinstance(body, dict) else None
         if not isinstance(repos, list):
             raise UnexpectedResponse("GET /installation/repositories has no repositories list")
-        listed.extend(repository_from_json(item, installation_id) for item in repos)
+        raw.extend(repos)
     assert first is not None  # iterate_pages yields at least the first page
+    listed = _read_items(
+        raw, "repository", lambda item: repository_from_json(item, installation_id), inventory
+    )
     async with store.transaction() as tx:
         await _apply_repository_listing(tx, installation_id, listed, inventory)
-        if first.etag and first.token_fingerprint:
+        # A listing with unreadable items is read again next time, not answered 304.
+        whole = listed.complete and not listed.unreadable_ids
+        if whole and first.etag and first.token_fingerprint:
             await tx.put_etags(
                 [(repositories_etag_key(installation_id), first.etag, first.token_fingerprint)]
             )
@@ -155,15 +213,20 @@ async def _sync_repositories(
 async def _apply_repository_listing(
     tx: StoreTransaction,
     installation_id: int,
-    listed: Sequence[RepositorySnapshot],
+    listing: _Listing[RepositorySnapshot],
     inventory: Inventory,
 ) -> None:
     stored = {
         record.id: record
         for record in await tx.list_repositories(installation_id, include_removed=True)
     }
+    listed: Sequence[RepositorySnapshot] = listing.items
     listed_ids = {repo.id for repo in listed}
-    gone = [r for r in stored.values() if r.id not in listed_ids and not r.removed]
+    gone = [
+        r
+        for r in stored.values()
+        if r.id not in listed_ids and not r.removed and not listing.keeps(r.id)
+    ]
     for record in gone:  # lock before anything is written (the store's lock order)
         await tx.lock_repository(record.id)
     for repo in listed:

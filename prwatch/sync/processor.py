@@ -94,16 +94,12 @@ async def run_sweep(
         report.repositories = outcomes
         for outcome in outcomes:
             report.changes_by_kind.update(outcome.changes_by_kind)
-        failed_installations = len(inventory.failed_installations)
+        troubles = inventory.troubles()
         report.status = (
-            SweepStatus.OK
-            if not report.failed and not failed_installations
-            else SweepStatus.PARTIAL
+            SweepStatus.OK if not report.failed and not troubles else SweepStatus.PARTIAL
         )
-        if failed_installations:
-            report.error = "; ".join(
-                f"installation {i}: {e}" for i, e in inventory.failed_installations.items()
-            )
+        if troubles:
+            report.error = "; ".join(troubles)
         report.rate_limit_remaining = _lowest_remaining(api, inventory.active_installations)
     except Exception as error:  # the sweep's boundary: record it, and let the caller know
         report.status = SweepStatus.FAILED

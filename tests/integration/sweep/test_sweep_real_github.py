@@ -4,10 +4,22 @@ repositories under the manifest's permissions, GraphQL's own limits."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 
+from prwatch.github.auth import AppCredentials
+from prwatch.github.client import GitHubClient
 from prwatch.store.records import SweepStatus
-from tests.integration.sweep.harness import SIM_URL, assert_converged, sweep_env
+from tests.integration.sweep.harness import (
+    SIM_URL,
+    SweepEnv,
+    assert_converged,
+    no_wait,
+    sweep_env,
+)
 
 
 async def test_sweep_on_enterprise_server_layout(sqlite_url: str) -> None:
@@ -28,3 +40,105 @@ async def test_simulator_enterprise_layout_has_no_dotcom_urls(sqlite_url: str) -
                 assert answer.status_code == 404
             assert (await http.get("/rate_limit")).status_code == 404
             assert (await http.get("/api/v3/rate_limit")).status_code == 401
+
+
+class RewritingTransport(httpx.AsyncBaseTransport):
+    """The simulator, with the JSON answers of one path rewritten: GitHub shapes prwatch has
+    never seen."""
+
+    def __init__(self, app: Any, path: str, rewrite: Callable[[Any], Any]) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._path = path
+        self._rewrite = rewrite
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.url.path != self._path or response.status_code != 200:
+            return response
+        body = json.loads(await response.aread())
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(200, headers=headers, json=self._rewrite(body))
+
+
+def rewriting_client(env: SweepEnv, path: str, rewrite: Callable[[Any], Any]) -> GitHubClient:
+    return GitHubClient(
+        AppCredentials(env.sim.config.app_id, env.sim.private_key_pem),
+        base_url=SIM_URL,
+        transport=RewritingTransport(env.sim.app, path, rewrite),
+        sleep=no_wait,
+    )
+
+
+async def test_enterprise_and_null_accounts_are_swept(sqlite_url: str) -> None:
+    """An installation's account may be an enterprise (slug, name, no login) or null."""
+    async with sweep_env(sqlite_url, repos=3) as env:
+        world = env.sim.world
+        enterprise = world.create_installation("octo-enterprise", "Enterprise")
+        hidden = world.create_installation("gone-org", "Organization", account_shown=False)
+        first, second, _ = sorted(world.repositories)
+        world.add_repository_to_installation(enterprise.id, first)
+        world.add_repository_to_installation(hidden.id, second)
+        report = await env.sweep()
+        assert report.status is SweepStatus.OK, report.error
+        await assert_converged(env)
+        async with env.store.transaction(read_only=True) as tx:
+            stored = {i.id: i for i in await tx.list_installations()}
+        assert (stored[enterprise.id].account_login, stored[enterprise.id].account_type) == (
+            "octo-enterprise",
+            "Enterprise",
+        )
+        assert (stored[hidden.id].account_login, stored[hidden.id].account_type) == (
+            "",
+            "Organization",
+        )
+
+
+async def test_an_unreadable_installation_is_reported_and_the_others_swept(
+    sqlite_url: str,
+) -> None:
+    async with sweep_env(sqlite_url, repos=4, installations=2) as env:
+        await env.sweep()
+        bad, good = sorted(env.sim.world.installations)
+
+        def break_one(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            for item in items:
+                if item["id"] == bad:
+                    item["account"] = {"kind": "something new"}
+            return items
+
+        await env.client.aclose()
+        env.client = rewriting_client(env, "/app/installations", break_one)
+        report = await env.sweep()
+        assert report.status is SweepStatus.PARTIAL
+        assert f"installation {bad}" in (report.error or "")
+        swept = {outcome.repository_id for outcome in report.repositories}
+        world = env.sim.world
+        assert swept == {r.id for r in world.repositories.values() if r.installation_id == good}
+        async with env.store.transaction(read_only=True) as tx:
+            still = {i.id for i in await tx.list_installations()}
+        assert bad in still, "an unreadable installation is not taken for removed"
+
+
+async def test_an_unreadable_repository_is_skipped_not_removed(sqlite_url: str) -> None:
+    async with sweep_env(sqlite_url, repos=3) as env:
+        await env.sweep()
+        bad = sorted(env.sim.world.repositories)[0]
+
+        def break_one(body: dict[str, Any]) -> dict[str, Any]:
+            for item in body["repositories"]:
+                if item["id"] == bad:
+                    del item["full_name"]
+            return body
+
+        await env.client.aclose()
+        env.client = rewriting_client(env, "/installation/repositories", break_one)
+        report = await env.sweep()
+        assert report.status is SweepStatus.PARTIAL
+        assert f"repository {bad}" in (report.error or "")
+        assert len(report.repositories) == 3  # the others, and the stored one, still swept
+        assert all(outcome.ok for outcome in report.repositories)
+        async with env.store.transaction(read_only=True) as tx:
+            assert {r.id for r in await tx.list_repositories()} == set(env.sim.world.repositories)
+        await env.client.aclose()
+        env.client = env.new_client()
+        assert (await env.sweep()).status is SweepStatus.OK  # re-read: no stale 304

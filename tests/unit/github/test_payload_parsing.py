@@ -390,6 +390,36 @@ def test_installation_type_falls_back_to_target_type() -> None:
     assert installation_from_json(raw).account_type == "Organization"
 
 
+def test_installation_on_an_enterprise_is_stored_under_its_slug() -> None:
+    raw = copy.deepcopy(load("installation", "created")["installation"])
+    raw["account"] = {
+        "id": 4,
+        "slug": "octo-corp",
+        "name": "Octo Corp",
+        "node_id": "E_kgDNBA",
+        "html_url": "https://github.com/enterprises/octo-corp",
+        "avatar_url": "https://avatars.githubusercontent.com/b/4?v=4",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    }
+    raw["target_type"] = "Enterprise"
+    parsed = installation_from_json(raw)
+    assert (parsed.account_login, parsed.account_type) == ("octo-corp", "Enterprise")
+
+
+def test_installation_with_a_null_account() -> None:
+    raw = copy.deepcopy(load("installation", "created")["installation"])
+    raw["account"] = None
+    assert installation_from_json(raw) == InstallationSnapshot(
+        id=raw["id"], account_login="", account_type=raw["target_type"], suspended=False
+    )
+    del raw["target_type"]
+    assert installation_from_json(raw).account_type == "Unknown"
+    raw["account"] = {"name": "neither a login nor a slug"}
+    with pytest.raises(PayloadError, match=r"installation\.account\.login: missing"):
+        installation_from_json(raw)
+
+
 def test_installation_reference_is_not_enough_for_a_snapshot() -> None:
     reference = load("pull_request", "opened")["installation"]  # only {id, node_id}
     with pytest.raises(PayloadError, match=r"installation\.account: missing"):

@@ -8,10 +8,17 @@ from typing import Any
 
 import httpx
 import pytest
-from githubkit_schemas.latest.models import CheckRun, PullRequest, PullRequestSimple
+from githubkit_schemas.latest.models import (
+    CheckRun,
+    Enterprise,
+    Installation,
+    PullRequest,
+    PullRequestSimple,
+)
 
 from prwatch.sim.app import Simulator
 from prwatch.sim.events import WorldEvent
+from prwatch.sim.payloads import installation_object
 from prwatch.sim.signing import sign
 from tests.unit.sim.conftest import installation_token
 
@@ -212,3 +219,15 @@ def test_signing_test_vector() -> None:
 def test_signature_depends_on_body_and_secret(secret: str | bytes) -> None:
     assert sign(secret, b"a") != sign(secret, b"b")
     assert sign(secret, b"a").startswith("sha256=")
+
+
+def test_installation_accounts_parse_with_githubkit_models(sim: Simulator) -> None:
+    """`account` is `simple-user | enterprise | null` in GitHub's OpenAPI."""
+    world = sim.world
+    enterprise = world.create_installation("octo-enterprise", "Enterprise")
+    hidden = world.create_installation("gone-org", account_shown=False)
+    parsed = Installation.model_validate(installation_object(world, enterprise))
+    assert isinstance(parsed.account, Enterprise) and parsed.account.slug == "octo-enterprise"
+    assert Installation.model_validate(installation_object(world, hidden)).account is None
+    for inst in world.installations.values():
+        Installation.model_validate(installation_object(world, inst))
