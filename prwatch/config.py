@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = Field(
         "auto", description="Log lines as json, readable text, or auto: text on a terminal"
     )
+    stream_keepalive_seconds: float = Field(
+        15, gt=0, description="A comment line on a quiet change stream this often"
+    )
+    stream_client_buffer: int = Field(
+        1000,
+        ge=1,
+        description="Changes a stream client may fall behind by before it is disconnected "
+        "(it resumes from its last event id)",
+    )
+    stream_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="How often a web process reads the change log for its streams when no "
+        "PostgreSQL notification wakes it (SQLite)",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -18,6 +18,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
 )
 
 from prwatch.domain.models import (
@@ -29,6 +30,7 @@ from prwatch.domain.models import (
     Source,
 )
 from prwatch.store.base import MAX_IN_LIST, DeferredWrites, TransactionBase, chunked
+from prwatch.store.change_signal import CHANGES_CHANNEL
 from prwatch.store.errors import InvalidStoreInput, RepositoryRemoved
 from prwatch.store.rows import (
     check_run_from_row,
@@ -42,6 +44,7 @@ from prwatch.store.schema import changes, check_runs, pull_requests
 # PostgreSQL advisory lock keys. Repositories lock on their own (positive) GitHub id; the change
 # log takes a key no GitHub id can have.
 CHANGE_LOG_LOCK_KEY = -1
+NOTIFY_CHANGES = text(f"NOTIFY {CHANGES_CHANNEL}")
 
 _PR_KEY = ("repository_id", "number")
 _PR_KEPT_ON_UPDATE = {*_PR_KEY, "first_seen_at"}
@@ -407,6 +410,8 @@ class ApplyOperations(TransactionBase):
             # this lock a reader could see cursor 11 committed before cursor 10, move past 10
             # and never see it. Holding the lock until commit makes cursors appear in order.
             await self._advisory_lock(CHANGE_LOG_LOCK_KEY)
+            # Delivered at COMMIT, and only then: a listener woken by it finds the new rows.
+            await self._connection.execute(NOTIFY_CHANGES)
         self._change_log_locked = True
         result = await self._execute_bulk(insert(changes).returning(changes.c.id), rows)
         # One multi-row INSERT hands out identities in row order, so ascending cursors follow

@@ -44,3 +44,16 @@ def scope_clause(
     if scope is not None and scope.repository_ids is not None:
         conditions.append(repository_column.in_(sorted(scope.repository_ids)))
     return and_(true(), *conditions)
+
+
+def scope_allows(
+    scope: Scope | None, installation_id: int | None, repository_id: int | None
+) -> bool:
+    """``scope_clause`` for one row already read (a change the stream is about to send). A row
+    without an installation id passes an installation limit only through ``scope_clause``'s
+    lookup of its repository, which needs the database: here it does not pass."""
+    if scope is None:
+        return True
+    if scope.installation_ids is not None and installation_id not in scope.installation_ids:
+        return False
+    return scope.repository_ids is None or repository_id in scope.repository_ids

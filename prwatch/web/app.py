@@ -20,10 +20,12 @@ from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
 from prwatch.queue.scheduler import run_periodic
 from prwatch.web.api import API_ENDPOINTS
 from prwatch.web.api_errors import EXCEPTION_HANDLERS
+from prwatch.web.change_feed import ChangeFeed
 from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.intake import DeliveryIntake
 from prwatch.web.openapi import OPENAPI_ENDPOINT
 from prwatch.web.pages import PAGE_ROUTES
+from prwatch.web.stream import STREAM_ENDPOINTS
 from prwatch.web.webhooks import receive_webhook
 
 
@@ -51,10 +53,14 @@ async def start_embedded_queue(context: ProcessContext) -> None:
 
 
 async def close_intake(app: Starlette) -> None:
-    """Let the deliveries being stored finish before the context closes under them."""
+    """Let the deliveries being stored finish before the context closes under them; end the
+    change streams."""
     intake = getattr(app.state, "intake", None)
     if isinstance(intake, DeliveryIntake):
         await intake.aclose()
+    feed = getattr(app.state, "change_feed", None)
+    if isinstance(feed, ChangeFeed):
+        await feed.aclose()
 
 
 def create_app(settings: Settings, *, context: ProcessContext | None = None) -> Starlette:
@@ -86,7 +92,7 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
                     await schedule
             await owned.aclose()
 
-    endpoints = (*API_ENDPOINTS, OPENAPI_ENDPOINT)
+    endpoints = (*API_ENDPOINTS, *STREAM_ENDPOINTS, OPENAPI_ENDPOINT)
     routes = [
         *HEALTH_ROUTES,
         Route("/webhooks", receive_webhook, methods=["POST"]),

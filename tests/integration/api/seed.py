@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from prwatch.domain.models import (
     Change,
     ChangeKind,
@@ -16,6 +18,7 @@ from prwatch.domain.models import (
     Source,
 )
 from prwatch.store import Store
+from prwatch.web.access import Visibility
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 # installation → its repositories (id, full name)
@@ -93,3 +96,23 @@ async def seed(store: Store) -> None:
         await tx.write_change_set(
             ChangeSet(pull_requests=pulls + others, changes=changes), source=Source.SWEEP
         )
+
+
+def with_test_scope(app: ASGIApp) -> ASGIApp:
+    """``app`` behind a test header that stands in for authentication: ``X-Test-Scope:
+    INSTALLATIONS;REPOSITORIES`` (comma-separated ids, empty or * for no limit) sets the
+    request's visibility the way the access-control middleware does."""
+
+    async def scoped(scope: Scope, receive: Receive, send: Send) -> None:
+        header = dict(scope.get("headers", ())).get(b"x-test-scope")
+        if header:
+            installations, _, repositories = header.decode().partition(";")
+            state = scope.setdefault("state", {})
+            state["visibility"] = Visibility(_ids(installations), _ids(repositories))
+        await app(scope, receive, send)
+
+    return scoped
+
+
+def _ids(text: str) -> frozenset[int] | None:
+    return None if text in ("", "*") else frozenset(int(i) for i in text.split(","))

@@ -9,16 +9,14 @@ from typing import Any
 import httpx
 import pytest
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.store import Store, create_engine, upgrade_database
-from prwatch.web.access import Visibility
 from prwatch.web.app import create_app
 from prwatch.web.openapi import openapi_path
-from tests.integration.api.seed import PULLS, REMOVED, WORLD, seed
+from tests.integration.api.seed import PULLS, REMOVED, WORLD, seed, with_test_scope
 
 Client = httpx.AsyncClient
 
@@ -35,14 +33,7 @@ async def api(database_url: str) -> AsyncIterator[Client]:
     context = ProcessContext(settings=settings, engine=engine, store=store, queue=InProcessQueue())
     app = create_app(settings, context=context)
 
-    async def scoped(scope: Scope, receive: Receive, send: Send) -> None:
-        header = dict(scope.get("headers", ())).get(b"x-test-scope")
-        if header:
-            installations, _, repositories = header.decode().partition(";")
-            state = scope.setdefault("state", {})
-            state["visibility"] = Visibility(_ids(installations), _ids(repositories))
-        await app(scope, receive, send)
-
+    scoped = with_test_scope(app)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=scoped), base_url="http://prwatch.test"
@@ -51,10 +42,6 @@ async def api(database_url: str) -> AsyncIterator[Client]:
             yield client
     finally:
         await context.aclose()
-
-
-def _ids(text: str) -> frozenset[int] | None:
-    return None if text in ("", "*") else frozenset(int(i) for i in text.split(","))
 
 
 async def every_page(client: Client, path: str, key: str, **params: Any) -> list[list[Any]]:
