@@ -15,10 +15,12 @@ from prwatch.domain.models import (
     ChangeKind,
     ChangeSet,
     CheckRunSnapshot,
+    CommitStatusSnapshot,
     FieldValue,
     PullRequestSnapshot,
 )
 from prwatch.domain.ordering import COMPLETED, is_check_run_progress, is_pr_snapshot_current
+from prwatch.domain.statuses import StatusKey, fold_statuses
 
 # A PR's place in its life. GitHub reports it as `state` plus `merged`; the log speaks of one
 # value so that closed → merged (a missed event) and open → merged read as one transition each.
@@ -176,10 +178,13 @@ def detect_changes(
     stored_check_runs: Mapping[int, CheckRunSnapshot],
     observed_check_runs: Iterable[CheckRunSnapshot],
     pr_number_by_head_sha: Mapping[str, int] | None = None,
+    stored_statuses: Mapping[StatusKey, CommitStatusSnapshot] | None = None,
+    observed_statuses: Iterable[CommitStatusSnapshot] = (),
 ) -> ChangeSet:
     """Everything one apply must write for one repository.
 
-    `stored_prs` is keyed by PR number and `stored_check_runs` by check run id. Observations
+    `stored_prs` is keyed by PR number, `stored_check_runs` by check run id and
+    `stored_statuses` by (sha, context). Observations
     may come in any order and may repeat a PR or check run: they are folded in the order
     given, each fenced against the newest accepted one. The result holds the rows that differ
     from what is stored (PRs by number, check runs by id) and the log entries, PRs first.
@@ -206,10 +211,14 @@ def detect_changes(
             stored, observed, pr_number=head_to_number.get(observed.head_sha)
         ),
     )
+    status_rows, status_changes = fold_statuses(
+        stored_statuses or {}, observed_statuses, head_to_number
+    )
     return ChangeSet(
         pull_requests=tuple(pr_rows),
         check_runs=tuple(run_rows),
-        changes=(*pr_changes, *run_changes),
+        changes=(*pr_changes, *run_changes, *status_changes),
+        commit_statuses=tuple(status_rows),
     )
 
 

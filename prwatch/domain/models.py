@@ -80,6 +80,24 @@ class CheckRunSnapshot:
     check_suite_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class CommitStatusSnapshot:
+    """The latest commit status of one context on one commit (GitHub's combined status keeps
+    the latest per context). `status_id` is GitHub's id where the source gives it (REST and
+    webhooks do; GraphQL's StatusContext has none); GraphQL's `createdAt` is the status's
+    `updated_at` too, since a status is never edited, only superseded."""
+
+    repository_id: int
+    sha: str
+    context: str
+    state: str  # error | failure | pending | success
+    description: str | None
+    target_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    status_id: int | None = None
+
+
 class ChangeKind(StrEnum):
     PR_OPENED = "pr_opened"  # a new PR, seen open
     PR_DISCOVERED = "pr_discovered"  # a PR first seen already closed or merged
@@ -95,6 +113,8 @@ class ChangeKind(StrEnum):
     CHECK_RUN_CREATED = "check_run_created"
     CHECK_RUN_STATUS_CHANGED = "check_run_status_changed"
     CHECK_RUN_CONCLUDED = "check_run_concluded"
+    STATUS_CREATED = "status_created"  # a context seen for the first time on a commit
+    STATUS_STATE_CHANGED = "status_state_changed"
     REPOSITORY_ADDED = "repository_added"
     REPOSITORY_REMOVED = "repository_removed"
     REPOSITORY_RENAMED = "repository_renamed"
@@ -121,6 +141,7 @@ class Change:
     old: FieldValue = None
     new: FieldValue = None
     installation_id: int | None = None
+    status_context: str | None = None  # a commit status's context, for the status kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +151,7 @@ class ChangeSet:
     pull_requests: tuple[PullRequestSnapshot, ...] = ()
     check_runs: tuple[CheckRunSnapshot, ...] = ()
     changes: tuple[Change, ...] = ()
+    commit_statuses: tuple[CommitStatusSnapshot, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.pull_requests or self.check_runs or self.changes)
+        return bool(self.pull_requests or self.check_runs or self.changes or self.commit_statuses)

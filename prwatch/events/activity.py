@@ -9,6 +9,9 @@ deliveries are the apply path's business: its fences never move a row backwards.
 `check_run` delivery: when the store already holds the suite's latest runs
 (`latest_check_runs_count` of them), all completed, nothing is fetched; otherwise ONE request
 reads the head commit's check runs and those are applied.
+
+A `status` delivery names a commit, not a PR: the status is stored by commit, and whichever
+PR has that head (found locally by SHA, forks too) shows it — also a PR that appears later.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from prwatch.events.envelope import required_object
 from prwatch.events.errors import PermanentDeliveryError, RetryableJobError
 from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
 from prwatch.events.repositories import ensure_repository
-from prwatch.github.payloads import PayloadError, check_run_from_json, pull_request_from_json
+from prwatch.github.payloads import (
+    PayloadError,
+    check_run_from_json,
+    commit_status_from_json,
+    pull_request_from_json,
+)
 from prwatch.store import RepositoryRecord, RepositoryRemoved, StoreTransaction
 from prwatch.sync.apply import Observation, apply_observation
 
@@ -50,6 +58,17 @@ async def plan_check_run(context: EventContext, delivery: Delivery) -> Apply:
     except PayloadError as error:
         raise PermanentDeliveryError(str(error)) from None
     return _applying(delivery, repository, Observation(repository.id, check_runs=(run,)))
+
+
+async def plan_status(context: EventContext, delivery: Delivery) -> Apply:
+    repository = await ensure_repository(context.store, delivery)
+    if isinstance(repository, str):
+        return finished(Outcome.ignored(repository))
+    try:
+        status = commit_status_from_json(delivery.payload, repository.id)
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
+    return _applying(delivery, repository, Observation(repository.id, commit_statuses=(status,)))
 
 
 async def plan_check_suite(context: EventContext, delivery: Delivery) -> Apply:

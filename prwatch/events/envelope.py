@@ -22,6 +22,7 @@ HANDLED_EVENTS = frozenset(
         "pull_request",
         "check_run",
         "check_suite",
+        "status",
         "installation",
         "installation_repositories",
         "repository",

@@ -28,7 +28,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
-from prwatch.events.activity import plan_check_run, plan_check_suite, plan_pull_request
+from prwatch.events.activity import (
+    plan_check_run,
+    plan_check_suite,
+    plan_pull_request,
+    plan_status,
+)
 from prwatch.events.envelope import decode_payload
 from prwatch.events.errors import RetryableJobError, is_retryable, retry_after
 from prwatch.events.inventory import (
@@ -55,6 +60,7 @@ PLANNERS: Mapping[str, Planner] = {
     "pull_request": plan_pull_request,
     "check_run": plan_check_run,
     "check_suite": plan_check_suite,
+    "status": plan_status,
     "installation": plan_installation,
     "installation_repositories": plan_installation_repositories,
     "repository": plan_repository,
@@ -63,7 +69,7 @@ PLANNERS: Mapping[str, Planner] = {
 MAX_ERROR_LENGTH = 1_000
 
 # Events whose deliveries may share a transaction: each touches one repository's PRs or checks.
-BATCHED_EVENTS = frozenset({"pull_request", "check_run", "check_suite"})
+BATCHED_EVENTS = frozenset({"pull_request", "check_run", "check_suite", "status"})
 
 Planned = tuple[StoredDelivery, Delivery, Apply]
 

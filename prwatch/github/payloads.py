@@ -8,23 +8,29 @@ older payloads) parse too; a missing or malformed required field raises PayloadE
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from prwatch.domain.models import (
     CheckRunSnapshot,
+    CommitStatusSnapshot,
     InstallationSnapshot,
     PullRequestSnapshot,
     RepositorySnapshot,
 )
 from prwatch.domain.ordering import CHECK_RUN_STATUSES
+from prwatch.domain.statuses import STATUS_STATES
 
 NO_ACCOUNT_LOGIN = ""  # an installation whose `account` GitHub sends as null
 ENTERPRISE_ACCOUNT_TYPE = "Enterprise"
 UNKNOWN_ACCOUNT_TYPE = "Unknown"  # a null account and no `target_type` either
 GHOST_LOGIN = "ghost"  # what GitHub shows for a deleted account; the API gives `user: null`
 PR_STATES = frozenset({"open", "closed"})
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositories
+# GitHub documents no limit; a longer context than this is not a CI's name but an attack.
+MAX_CONTEXT_LENGTH = 1_000
 
 
 class PayloadError(ValueError):
@@ -130,6 +136,46 @@ def check_run_from_graphql(
     )
 
 
+def commit_status_from_json(
+    obj: Mapping[str, Any], repository_id: int, *, sha: str | None = None
+) -> CommitStatusSnapshot:
+    """A commit status from a `status` webhook payload (which names its commit in `sha`) or
+    an item of the REST combined status or status list (pass the commit's `sha`)."""
+    fields = _Fields(obj, "status")
+    return CommitStatusSnapshot(
+        repository_id=repository_id,
+        sha=_commit_sha(sha if sha is not None else fields.string("sha"), fields.where("sha")),
+        context=_context(fields.string("context"), fields.where("context")),
+        state=_status_state(fields.string("state"), fields.where("state")),
+        description=fields.optional_string("description"),
+        target_url=fields.optional_string("target_url"),
+        created_at=fields.required_timestamp("created_at"),
+        updated_at=fields.required_timestamp("updated_at"),
+        status_id=fields.optional_integer("id"),
+    )
+
+
+def commit_status_from_graphql(
+    node: Mapping[str, Any], repository_id: int, sha: str
+) -> CommitStatusSnapshot:
+    """A commit status from a GraphQL `StatusContext` node (`context state description
+    targetUrl createdAt`). A status is never edited, so `createdAt` is its `updated_at`.
+    GraphQL's `EXPECTED` (a required context nobody reported) is not a posted status: it
+    raises like any other state outside REST's enum."""
+    fields = _Fields(node, "StatusContext")
+    created_at = fields.required_timestamp("createdAt")
+    return CommitStatusSnapshot(
+        repository_id=repository_id,
+        sha=_commit_sha(sha, "StatusContext.commit"),
+        context=_context(fields.string("context"), fields.where("context")),
+        state=_status_state(fields.string("state").lower(), fields.where("state")),
+        description=fields.optional_string("description"),
+        target_url=fields.optional_string("targetUrl"),
+        created_at=created_at,
+        updated_at=created_at,
+    )
+
+
 def repository_from_json(obj: Mapping[str, Any], installation_id: int) -> RepositorySnapshot:
     """A repository from the REST API, a webhook `repository` or an installation's list."""
     fields = _Fields(obj, "repository")
@@ -180,6 +226,25 @@ def _check_status(status: str, where: str) -> str:
         known = ", ".join(sorted(CHECK_RUN_STATUSES))
         raise PayloadError(f"{where}: unknown check run status {status!r} (known: {known})")
     return status
+
+
+def _status_state(state: str, where: str) -> str:
+    if state not in STATUS_STATES:
+        known = ", ".join(sorted(STATUS_STATES))
+        raise PayloadError(f"{where}: unknown commit status state {state!r} (known: {known})")
+    return state
+
+
+def _commit_sha(sha: str, where: str) -> str:
+    if not _SHA.fullmatch(sha):
+        raise PayloadError(f"{where}: not a commit SHA (40 or 64 lower-case hex digits): {sha!r}")
+    return sha
+
+
+def _context(context: str, where: str) -> str:
+    if not context or len(context) > MAX_CONTEXT_LENGTH:
+        raise PayloadError(f"{where}: a status context is 1 to {MAX_CONTEXT_LENGTH} characters")
+    return context
 
 
 class _Fields:

@@ -16,6 +16,7 @@ from prwatch.sim.churn import churn
 from prwatch.sim.entities import CheckRun, PullRequest, Repository
 from prwatch.sim.events import InvalidMutationError, NotFoundError
 from prwatch.sim.rest_app import create_manifest_code
+from prwatch.sim.statuses import status_truth
 from prwatch.sim.world import CHECK_NAMES, World, check_run_truth, pull_request_truth
 
 AdminHandler = Callable[[Request, Any, dict[str, Any]], Awaitable[Any]]
@@ -155,6 +156,20 @@ async def create_checks(request: Request, sim: Any, body: dict[str, Any]) -> Any
     return {"check_suite_id": suite.id, "check_runs": [_run(sim.world, run) for run in suite.runs]}
 
 
+async def create_status(request: Request, sim: Any, body: dict[str, Any]) -> Any:
+    """A commit status on ``sha``: ``state``, and optionally ``context``, ``description``,
+    ``target_url``, ``creator``."""
+    repo = _repo(request, sim.world)
+    fields = {k: body[k] for k in ("context", "description", "target_url", "creator") if k in body}
+    for name, value in fields.items():
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string")
+    status = sim.world.create_status(
+        repo.id, request.path_params["sha"], state=body["state"], **fields
+    )
+    return status_truth(status)
+
+
 async def update_check_run(request: Request, sim: Any, body: dict[str, Any]) -> Any:
     run = sim.world.update_check_run(
         int(request.path_params["run_id"]), status=body["status"], conclusion=body.get("conclusion")
@@ -280,6 +295,9 @@ def _installation_truth(world: World, installation_id: int) -> dict[str, Any]:
             for run in sorted(world.runs.values(), key=lambda r: r.id)
             if run.suite.repo.id in ids
         ],
+        "commit_statuses": [
+            status for status in world.truth_of_statuses() if status["repository_id"] in ids
+        ],
     }
 
 
@@ -332,6 +350,7 @@ ADMIN_ROUTES = [
     Route(f"{P}/pulls/{{number:int}}/merge", _wrap(merge_pull), methods=["POST"]),
     Route(f"{P}/pulls/{{number:int}}/push", _wrap(push), methods=["POST"]),
     Route(f"{P}/check-runs", _wrap(create_checks, 201), methods=["POST"]),
+    Route(f"{P}/statuses/{{sha}}", _wrap(create_status, 201), methods=["POST"]),
     Route("/_sim/check-runs/{run_id:int}", _wrap(update_check_run), methods=["PATCH"]),
     Route("/_sim/check-runs/{run_id:int}/rerun", _wrap(rerun_check_run, 201), methods=["POST"]),
     Route(f"{P}/rename", _wrap(rename_repo), methods=["POST"]),

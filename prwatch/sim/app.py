@@ -21,6 +21,7 @@ from prwatch.sim.graphql import graphql_routes
 from prwatch.sim.limits import RateLimiter, SecondaryLimiter, Stats
 from prwatch.sim.rest_app import APP_ROUTES, manifest_page, rate_limit
 from prwatch.sim.rest_repos import REPO_ROUTES
+from prwatch.sim.rest_statuses import STATUS_GET_ROUTES, STATUS_POST_ROUTES
 from prwatch.sim.webhooks import WebhookSender
 from prwatch.sim.world import World
 
@@ -118,11 +119,14 @@ class Simulator:
     def _rest_routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = []
         for prefix in REPO_PREFIXES:
-            for suffix, handler in REPO_ROUTES:
+            for method, suffix, handler in (
+                *(("GET", suffix, handler) for suffix, handler in REPO_ROUTES + STATUS_GET_ROUTES),
+                *(("POST", suffix, handler) for suffix, handler in STATUS_POST_ROUTES),
+            ):
                 path = prefix + suffix
-                template = "GET " + path.replace(":int", "").replace(":path", "")
+                template = f"{method} " + path.replace(":int", "").replace(":path", "")
                 serve = endpoint(self, template, "token", handler, repo_scoped=True)
-                routes.append(Route(path, serve, methods=["GET"]))
+                routes.append(Route(path, serve, methods=[method]))
         for method, path, auth, handler in APP_ROUTES:
             serve = endpoint(self, f"{method} {path}", auth, handler)
             routes.append(Route(path, serve, methods=[method]))

@@ -33,6 +33,7 @@ from prwatch.sim.events import NotFoundError
 from prwatch.sim.graphql_paging import Connection, QueryError, SortKey, paginate
 from prwatch.sim.graphql_sdl import SDL
 from prwatch.sim.render import latest_runs, node_id
+from prwatch.sim.statuses import CommitStatus, latest_statuses
 from prwatch.sim.world import World
 
 # A check conclusion that makes the rollup FAILURE (neutral and skipped count as passing).
@@ -73,6 +74,7 @@ class Commit:
 class Rollup:
     commit: Commit
     runs: list[CheckRun]  # latest run per (suite, name), ascending id
+    statuses: list[CommitStatus]  # latest status per context, ascending id
 
 
 class GitHubExecutionContext(ExecutionContext):
@@ -200,21 +202,36 @@ def _updated_key(pr: PullRequest) -> SortKey:
 def _status_check_rollup(commit: Commit, info: GraphQLResolveInfo) -> Rollup | None:
     world = _context(info).world
     runs = world.check_runs_for_sha(commit.repo.id, commit.oid)
-    if not runs:
+    statuses = latest_statuses(world, commit.repo.id, commit.oid)
+    if not runs and not statuses:
         return None  # GitHub has no rollup for a commit without checks or statuses
-    return Rollup(commit, sorted(runs, key=lambda run: run.id))
+    return Rollup(
+        commit,
+        sorted(runs, key=lambda run: run.id),
+        sorted(statuses, key=lambda status: status.id),
+    )
 
 
-def rollup_state(runs: list[CheckRun]) -> str:
+def rollup_state(runs: list[CheckRun], statuses: list[CommitStatus]) -> str:
     if any(run.conclusion in FAILING_CONCLUSIONS for run in runs):
         return "FAILURE"
+    if any(status.state in ("error", "failure") for status in statuses):
+        return "FAILURE"
     if any(run.status != "completed" for run in runs):
+        return "PENDING"
+    if any(status.state == "pending" for status in statuses):
         return "PENDING"
     return "SUCCESS"
 
 
 def _contexts(rollup: Rollup, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
-    return paginate(rollup.runs, _id_key, "contexts", arguments)
+    # Check runs first, then statuses; each in id order (the cursor encodes the kind too).
+    items: list[CheckRun | CommitStatus] = [*rollup.runs, *rollup.statuses]
+    return paginate(items, _context_key, "contexts", arguments)
+
+
+def _context_key(item: CheckRun | CommitStatus) -> SortKey:
+    return (0 if isinstance(item, CheckRun) else 1, item.id)
 
 
 def _check_suites(commit: Commit, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
@@ -269,7 +286,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         },
         "Commit": {"statusCheckRollup": _status_check_rollup, "checkSuites": _check_suites},
         "StatusCheckRollup": {
-            "state": lambda rollup, info: rollup_state(rollup.runs),
+            "state": lambda rollup, info: rollup_state(rollup.runs, rollup.statuses),
             "contexts": _contexts,
         },
         "CheckRun": {
@@ -280,6 +297,12 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "startedAt": lambda run, info: iso(run.started_at),
             "completedAt": lambda run, info: iso(run.completed_at),
             "checkSuite": _attribute("suite"),
+        },
+        "StatusContext": {
+            "id": lambda status, info: node_id("StatusContext", status.id),
+            "state": lambda status, info: status.state.upper(),
+            "targetUrl": _attribute("target_url"),
+            "createdAt": lambda status, info: iso(status.created_at),
         },
         "CheckSuite": {
             "id": lambda suite, info: node_id("CheckSuite", suite.id),
@@ -327,6 +350,10 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
     }
 
 
+def _rollup_context_type(context: CheckRun | CommitStatus, *_: object) -> str:
+    return "CheckRun" if isinstance(context, CheckRun) else "StatusContext"
+
+
 def _actor_type(user: User, *_: object) -> str:
     return {"Organization": "Organization", "Bot": "Bot"}.get(user.type, "User")
 
@@ -353,7 +380,7 @@ def schema() -> GraphQLSchema:
         for field_name, resolve in fields.items():
             object_type.fields[field_name].resolve = resolve
     _set_type_resolver(built, "GitObject", lambda commit, *_: "Commit")
-    _set_type_resolver(built, "StatusCheckRollupContext", lambda context, *_: "CheckRun")
+    _set_type_resolver(built, "StatusCheckRollupContext", _rollup_context_type)
     _set_type_resolver(built, "Actor", _actor_type)
     oid = built.type_map["GitObjectID"]
     assert isinstance(oid, GraphQLScalarType)

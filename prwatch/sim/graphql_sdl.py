@@ -7,6 +7,7 @@ the fields prwatch can use are present. Resolvers live in `graphql_schema`.
 SDL = """
 scalar DateTime
 scalar GitObjectID
+scalar URI
 
 type Query {
   repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
@@ -50,7 +51,10 @@ type StatusCheckRollup {
 
 union StatusCheckRollupContext = CheckRun | StatusContext
 
-type StatusContext { id: ID! context: String! state: StatusState! }
+type StatusContext {
+  id: ID! context: String! state: StatusState! description: String targetUrl: URI
+  createdAt: DateTime!
+}
 
 type CheckRun {
   id: ID!

@@ -16,8 +16,14 @@ from prwatch.sim.render import node_id
 if TYPE_CHECKING:
     from prwatch.sim.world import World
 
-PERMISSIONS = {"checks": "read", "contents": "read", "metadata": "read", "pull_requests": "read"}
-EVENTS = ["check_run", "check_suite", "pull_request", "repository"]
+PERMISSIONS = {
+    "checks": "read",
+    "contents": "read",
+    "metadata": "read",
+    "pull_requests": "read",
+    "statuses": "read",
+}
+EVENTS = ["check_run", "check_suite", "pull_request", "repository", "status"]
 
 
 def installation_ref(installation_id: int) -> dict[str, Any]:
@@ -50,6 +56,10 @@ def _repo_scoped(world: World, repo: Repository, body: dict[str, Any]) -> dict[s
         body["installation"] = installation_ref(repo.installation_id)
     body["sender"] = world.render.user(world.sender)
     return body
+
+
+# For the events rendered in their own modules (statuses, reviews).
+repo_scoped = _repo_scoped
 
 
 def pull_request(world: World, pr: PullRequest, action: str, **extra: Any) -> dict[str, Any]:

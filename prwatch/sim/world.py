@@ -24,6 +24,7 @@ from prwatch.sim.entities import (
 )
 from prwatch.sim.events import InvalidMutationError, NotFoundError, WorldEvent
 from prwatch.sim.render import Renderer, latest_runs
+from prwatch.sim.statuses import CommitStatus, create_status, latest_statuses, status_truth
 
 CHECK_NAMES = ("build", "test (3.11)", "test (3.12)", "lint", "typecheck")
 CONCLUSIONS = ("success", "failure", "neutral", "cancelled", "skipped", "timed_out")
@@ -62,6 +63,8 @@ class World:
         self._suites_by_sha: dict[tuple[int, str], list[CheckSuite]] = {}
         self._prs_by_head: dict[tuple[int, str], list[PullRequest]] = {}
         self.sha_rev: dict[tuple[int, str], int] = {}  # per (repository, sha) check version
+        # Every status posted, per (repository, sha), in the order posted (see sim.statuses).
+        self.commit_statuses: dict[tuple[int, str], list[CommitStatus]] = {}
         self.check_apps: dict[int, CheckApp] = {}
         self.check_apps_rev = 0  # bumped whenever an app is added or replaced
         self._forks: dict[int, list[Repository]] = {}
@@ -70,6 +73,7 @@ class World:
         self._sorted_cache: dict[tuple[int, str, str, str], tuple[int, list[PullRequest]]] = {}
         self._next = {"user": 9_000_000, "repo": 300_000_000, "pr": 1_500_000_000}
         self._next |= {"suite": 9_000_000_000, "run": 20_000_000_000, "inst": 40_000_000}
+        self._next |= {"status": 30_000_000_000}
         self.sender = self.user("octo-dev")
         ci_owner = self.user("ci-org", "Organization")
         self.default_check_app = self.add_check_app(
@@ -118,6 +122,18 @@ class World:
         delivered = WorldEvent(event, action, installation_id, repository_id, build())
         for listener in list(self._listeners):
             listener(delivered)
+
+    def emit_event(
+        self,
+        event: str,
+        action: str | None,
+        installation_id: int | None,
+        repository_id: int | None,
+        build: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Send an event to the listeners, as GitHub would (for mutations kept in their own
+        modules)."""
+        self._emit(event, action, installation_id, repository_id, build)
 
     def _stamp(self, previous: int) -> int:
         """A PR's new updated_at: never equal to or before the previous one."""
@@ -563,6 +579,12 @@ class World:
         self.settle_suite(suite)
         return run
 
+    def create_status(
+        self, repository_id: int, sha: str, *, state: str, **fields: Any
+    ) -> CommitStatus:
+        """A commit status (see sim.statuses): context, description, target_url, creator."""
+        return create_status(self, repository_id, sha, state=state, **fields)
+
     # ---- repositories and installations -----------------------------------------------------
     def rename_repository(self, repository_id: int, new_name: str) -> Repository:
         repo = self.repository(repository_id)
@@ -756,7 +778,16 @@ class World:
             "repositories": repositories,
             "pull_requests": pull_requests,
             "check_runs": check_runs,
+            "commit_statuses": self.truth_of_statuses(),
         }
+
+    def truth_of_statuses(self) -> list[dict[str, Any]]:
+        """The latest status per (commit, context), by repository, commit and context."""
+        return [
+            status_truth(status)
+            for repository_id, sha in sorted(self.commit_statuses)
+            for status in sorted(latest_statuses(self, repository_id, sha), key=lambda s: s.context)
+        ]
 
     @classmethod
     def generate(

@@ -26,20 +26,23 @@ from prwatch.domain.models import (
     ChangeKind,
     ChangeSet,
     CheckRunSnapshot,
+    CommitStatusSnapshot,
     PullRequestSnapshot,
     Source,
 )
-from prwatch.store.base import MAX_IN_LIST, DeferredWrites, TransactionBase, chunked
+from prwatch.store.base import MAX_IN_LIST, DeferredWrites, chunked
 from prwatch.store.change_signal import CHANGES_CHANNEL
 from prwatch.store.errors import InvalidStoreInput, RepositoryRemoved
 from prwatch.store.rows import (
     check_run_from_row,
     check_run_values,
+    commit_status_values,
     encode_field_value,
     pull_request_from_row,
     pull_request_values,
 )
 from prwatch.store.schema import changes, check_runs, pull_requests
+from prwatch.store.statuses import StatusOperations
 
 # PostgreSQL advisory lock keys. Repositories lock on their own (positive) GitHub id; the change
 # log takes a key no GitHub id can have.
@@ -59,7 +62,7 @@ def check_status_rank(status: ColumnElement[Any]) -> ColumnElement[int]:
     return case((status == "completed", 2), (status == "in_progress", 1), else_=0)
 
 
-class ApplyOperations(TransactionBase):
+class ApplyOperations(StatusOperations):
     async def lock_repository(self, repository_id: int) -> None:
         """Serialize applies to one repository until this transaction ends.
 
@@ -213,9 +216,11 @@ class ApplyOperations(TransactionBase):
         if not change_set:
             return []
         _reject_duplicates(change_set)
-        row_repository_ids = {pr.repository_id for pr in change_set.pull_requests} | {
-            run.repository_id for run in change_set.check_runs
-        }
+        row_repository_ids = (
+            {pr.repository_id for pr in change_set.pull_requests}
+            | {run.repository_id for run in change_set.check_runs}
+            | {status.repository_id for status in change_set.commit_statuses}
+        )
         change_repository_ids = {
             c.repository_id for c in change_set.changes if c.repository_id is not None
         }
@@ -230,6 +235,7 @@ class ApplyOperations(TransactionBase):
             )  # fmt: skip
         await self._upsert_pull_requests(change_set.pull_requests, now=now, source=source)
         await self._upsert_check_runs(change_set.check_runs, now=now, source=source)
+        await self._upsert_commit_statuses(change_set.commit_statuses, now=now, source=source)
         if not change_set.changes:
             return []
         log_rows = await self._log_rows(
@@ -302,6 +308,9 @@ class ApplyOperations(TransactionBase):
             (pr.repository_id, pr.number) in held.pull_requests for pr in change_set.pull_requests
         )
         again = again or any(run.id in held.check_runs for run in change_set.check_runs)
+        again = again or any(
+            _status_row_key(status) in held.commit_statuses for status in change_set.commit_statuses
+        )
         if again:  # one statement cannot upsert a row twice: send the first one now
             await self._flush_writes()
             held = self._deferred  # a fresh one
@@ -312,6 +321,10 @@ class ApplyOperations(TransactionBase):
             held.pull_requests[key] = pull_request_values(pr, now=now, source=source)
         for run in change_set.check_runs:
             held.check_runs[run.id] = check_run_values(run, now=now, source=source)
+        for status in change_set.commit_statuses:
+            held.commit_statuses[_status_row_key(status)] = commit_status_values(
+                status, now=now, source=source
+            )
         held.log += log_rows
         return []
 
@@ -327,6 +340,9 @@ class ApplyOperations(TransactionBase):
         if held.check_runs:
             upsert = self._statement("upsert check_runs", self._build_check_run_upsert)
             await self._execute_bulk(upsert, list(held.check_runs.values()))
+        if held.commit_statuses:
+            upsert = self._statement("upsert commit_statuses", self._build_commit_status_upsert)
+            await self._execute_bulk(upsert, list(held.commit_statuses.values()))
         if held.log:
             await self._append_to_log(held.log)
 
@@ -348,6 +364,15 @@ class ApplyOperations(TransactionBase):
             return
         upsert = self._statement("upsert check_runs", self._build_check_run_upsert)
         rows = [check_run_values(run, now=now, source=source) for run in snapshots]
+        await self._execute_bulk(upsert, rows)
+
+    async def _upsert_commit_statuses(
+        self, snapshots: tuple[CommitStatusSnapshot, ...], *, now: datetime, source: Source
+    ) -> None:
+        if not snapshots:
+            return
+        upsert = self._statement("upsert commit_statuses", self._build_commit_status_upsert)
+        rows = [commit_status_values(status, now=now, source=source) for status in snapshots]
         await self._execute_bulk(upsert, rows)
 
     def _build_pull_request_upsert(self) -> Any:
@@ -434,6 +459,16 @@ def _reject_duplicates(change_set: ChangeSet) -> None:
         if run.id in seen_runs:
             raise InvalidStoreInput(f"check run {run.id} appears twice in one change set")
         seen_runs.add(run.id)
+    seen_statuses: set[tuple[int, str, str]] = set()
+    for status in change_set.commit_statuses:
+        status_key = _status_row_key(status)
+        if status_key in seen_statuses:
+            raise InvalidStoreInput(f"commit status {status_key} appears twice in one change set")
+        seen_statuses.add(status_key)
+
+
+def _status_row_key(status: CommitStatusSnapshot) -> tuple[int, str, str]:
+    return (status.repository_id, status.sha, status.context)
 
 
 def _installation_of(
@@ -464,6 +499,7 @@ def _log_values(
         "repository_id": change.repository_id,
         "pr_number": change.pr_number,
         "check_run_id": change.check_run_id,
+        "status_context": change.status_context,
         "field": change.field,
         "old_value": encode_field_value(change.old),
         "new_value": encode_field_value(change.new),

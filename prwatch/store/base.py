@@ -80,14 +80,16 @@ def select_repository_by_name(full_name: str, *columns: ColumnElement[Any]) -> S
 
 @dataclass(slots=True)
 class DeferredWrites:
-    """Pull request and check run upserts and change-log rows held back to be sent together."""
+    """Pull request, check run and commit status upserts and change-log rows held back to be
+    sent together."""
 
     pull_requests: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    commit_statuses: dict[tuple[int, str, str], dict[str, Any]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.pull_requests or self.check_runs or self.log)
+        return bool(self.pull_requests or self.check_runs or self.commit_statuses or self.log)
 
 
 class TransactionBase:

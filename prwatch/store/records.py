@@ -101,6 +101,7 @@ class StoredChange:
     detected_at: datetime
     source: Source
     delivery_id: str | None
+    status_context: str | None = None
 
     @property
     def change(self) -> Change:
@@ -113,6 +114,7 @@ class StoredChange:
             old=self.old,
             new=self.new,
             installation_id=self.installation_id,
+            status_context=self.status_context,
         )
 
 

@@ -12,12 +12,14 @@ from sqlalchemy import Row
 from prwatch.domain.models import (
     ChangeKind,
     CheckRunSnapshot,
+    CommitStatusSnapshot,
     FieldValue,
     PullRequestSnapshot,
     RemovalReason,
     Source,
 )
 from prwatch.domain.ordering import CHECK_RUN_STATUSES
+from prwatch.domain.statuses import STATUS_STATES
 from prwatch.store.errors import InvalidStoreInput
 from prwatch.store.records import (
     DeliveryStatus,
@@ -164,6 +166,45 @@ def change_from_row(row: Row[Any]) -> StoredChange:
         detected_at=row.detected_at,
         source=Source(row.source),
         delivery_id=row.delivery_id,
+        status_context=row.status_context,
+    )
+
+
+def commit_status_values(
+    snapshot: CommitStatusSnapshot, *, now: datetime, source: Source
+) -> dict[str, Any]:
+    if snapshot.state not in STATUS_STATES:
+        raise InvalidStoreInput(
+            f"commit status {snapshot.context!r} on {snapshot.sha}: unknown state "
+            f"{snapshot.state!r} (known: {', '.join(sorted(STATUS_STATES))})"
+        )
+    return {
+        "repository_id": snapshot.repository_id,
+        "sha": snapshot.sha,
+        "context": snapshot.context,
+        "state": snapshot.state,
+        "description": snapshot.description,
+        "target_url": snapshot.target_url,
+        "status_id": snapshot.status_id,
+        "created_at": snapshot.created_at,
+        "updated_at": snapshot.updated_at,
+        "first_seen_at": now,
+        "last_synced_at": now,
+        "last_change_source": source.value,
+    }
+
+
+def commit_status_from_row(row: Row[Any]) -> CommitStatusSnapshot:
+    return CommitStatusSnapshot(
+        repository_id=row.repository_id,
+        sha=row.sha,
+        context=row.context,
+        state=row.state,
+        description=row.description,
+        target_url=row.target_url,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status_id=row.status_id,
     )
 
 

@@ -124,6 +124,32 @@ check_runs = Table(
     Index("ix_check_runs_repository_id_head_sha", "repository_id", "head_sha"),
 )
 
+# The latest commit status per (commit, context), as GitHub's combined status shows it. Keyed by
+# commit, not by PR: a status may arrive before any PR has that head (it is attached when one
+# does), and a PR's statuses are those of its head commit, forks included.
+commit_statuses = Table(
+    "commit_statuses",
+    metadata,
+    Column(
+        "repository_id",
+        BigInteger,
+        ForeignKey("repositories.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("sha", String(64), primary_key=True),
+    Column("context", Text, primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("target_url", Text, nullable=True),
+    Column("status_id", BigInteger, nullable=True),  # GitHub's id, when the source gave it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_synced_at", UTCDateTime, nullable=False),
+    Column("last_change_source", String(16), nullable=False),
+)
+
 changes = Table(
     "changes",
     metadata,
@@ -134,6 +160,7 @@ changes = Table(
     Column("repository_id", BigInteger, ForeignKey("repositories.id"), nullable=True),
     Column("pr_number", Integer, nullable=True),
     Column("check_run_id", BigInteger, nullable=True),
+    Column("status_context", Text, nullable=True),  # a commit status's context
     Column("field", String(64), nullable=True),
     Column("old_value", Text, nullable=True),  # JSON text; NULL for none
     Column("new_value", Text, nullable=True),

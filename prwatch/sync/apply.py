@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prwatch.domain.changes import detect_changes
-from prwatch.domain.models import ChangeSet, CheckRunSnapshot, PullRequestSnapshot, Source
+from prwatch.domain.models import (
+    ChangeSet,
+    CheckRunSnapshot,
+    CommitStatusSnapshot,
+    PullRequestSnapshot,
+    Source,
+)
 from prwatch.store.store import StoreTransaction
 
 
@@ -19,6 +25,7 @@ class Observation:
     repository_id: int
     pull_requests: Sequence[PullRequestSnapshot] = ()
     check_runs: Sequence[CheckRunSnapshot] = ()
+    commit_statuses: Sequence[CommitStatusSnapshot] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +44,11 @@ async def apply_observation(
 ) -> Applied:
     """Detect and write the changes `observation` brings, inside `tx` (locked per repository)."""
     repository_id = observation.repository_id
-    foreign = {pr.repository_id for pr in observation.pull_requests} | {
-        run.repository_id for run in observation.check_runs
-    }
+    foreign = (
+        {pr.repository_id for pr in observation.pull_requests}
+        | {run.repository_id for run in observation.check_runs}
+        | {status.repository_id for status in observation.commit_statuses}
+    )
     foreign.discard(repository_id)
     if foreign:
         raise ValueError(
@@ -52,12 +61,17 @@ async def apply_observation(
     stored_runs = await tx.load_check_runs(
         repository_id, ids=[run.id for run in observation.check_runs]
     )
+    stored_statuses = await tx.load_commit_statuses(
+        repository_id, {status.sha for status in observation.commit_statuses}
+    )
     change_set = detect_changes(
         stored_prs=stored_prs,
         observed_prs=observation.pull_requests,
         stored_check_runs=stored_runs,
         observed_check_runs=observation.check_runs,
         pr_number_by_head_sha=await _pr_numbers_by_head_sha(tx, observation),
+        stored_statuses=stored_statuses,
+        observed_statuses=observation.commit_statuses,
     )
     if not change_set:
         return Applied(change_set, ())
@@ -68,10 +82,12 @@ async def apply_observation(
 
 
 async def _pr_numbers_by_head_sha(tx: StoreTransaction, observation: Observation) -> dict[str, int]:
-    """Which PR each observed check run belongs to: by head SHA, so fork PRs resolve too."""
-    if not observation.check_runs:
-        return {}
+    """Which PR each observed check run and status belongs to: by head SHA, so fork PRs
+    resolve too."""
     shas = {run.head_sha for run in observation.check_runs}
+    shas |= {status.sha for status in observation.commit_statuses}
+    if not shas:
+        return {}
     numbers = await tx.pull_request_numbers_by_head_sha(observation.repository_id, shas)
     # What this observation says wins over what was stored (a push moves the head).
     numbers.update({pr.head_sha: pr.number for pr in observation.pull_requests})

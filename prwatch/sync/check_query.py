@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prwatch.domain.models import CheckRunSnapshot
-from prwatch.github.payloads import check_run_from_graphql
+from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot
+from prwatch.github.payloads import PayloadError, check_run_from_graphql, commit_status_from_graphql
 
 COMMITS_PER_QUERY = 149  # round(149 / 100) = 1 point
 CONTEXTS_PER_COMMIT = 100
@@ -29,6 +29,9 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 _CHECK_RUN_FIELDS = (
     "databaseId name status conclusion startedAt completedAt checkSuite { databaseId app { slug } }"
 )
+# Commit statuses (Jenkins, Buildkite, CircleCI, …) sit in the same rollup connection as check
+# runs, so reading them adds fields, not connections: the query costs the same points.
+_STATUS_CONTEXT_FIELDS = "context state description targetUrl createdAt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ class CheckRollups:
     """What one query found: check runs by (repository id, head sha), and what it could not."""
 
     runs: dict[tuple[int, str], list[CheckRunSnapshot]] = field(default_factory=dict)
+    statuses: dict[tuple[int, str], list[CommitStatusSnapshot]] = field(default_factory=dict)
+    # Rollup nodes that are not what GitHub documents (a state outside its enum, …): skipped,
+    # and reported, so that one odd node does not fail the whole repository.
+    skipped: dict[tuple[int, str], list[str]] = field(default_factory=dict)
     # Commits with more than CONTEXTS_PER_COMMIT contexts: read them over REST instead.
     truncated: set[tuple[int, str]] = field(default_factory=set)
     missing_repositories: set[int] = field(default_factory=set)
@@ -76,7 +83,8 @@ def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str
             body.append(
                 f" c{c}: object(oid: $s{r}_{c}) {{ ... on Commit {{ oid statusCheckRollup {{"
                 f" contexts(first: {CONTEXTS_PER_COMMIT}) {{ pageInfo {{ hasNextPage }}"
-                f" nodes {{ __typename ... on CheckRun {{ {_CHECK_RUN_FIELDS} }} }} }} }} }} }}"
+                f" nodes {{ __typename ... on CheckRun {{ {_CHECK_RUN_FIELDS} }}"
+                f" ... on StatusContext {{ {_STATUS_CONTEXT_FIELDS} }} }} }} }} }} }}"
             )
         body.append(" }")
     header = (
@@ -88,7 +96,8 @@ def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str
 def parse_check_rollups(
     batch: Sequence[RepositoryCommits], data: Mapping[str, Any]
 ) -> CheckRollups:
-    """Check runs per commit from the query's `data`. A commit without checks maps to []."""
+    """Check runs and statuses per commit from the query's `data`. A commit without checks
+    maps to [] in both."""
     found = CheckRollups()
     for r, repo in enumerate(batch):
         repository = data.get(f"r{r}")
@@ -98,6 +107,7 @@ def parse_check_rollups(
         for c, sha in enumerate(repo.shas):
             key = (repo.repository_id, sha)
             found.runs[key] = []
+            found.statuses[key] = []
             commit = repository.get(f"c{c}")
             if not isinstance(commit, Mapping):
                 continue  # unknown to GitHub yet (eventual consistency): nothing to verify
@@ -108,8 +118,18 @@ def parse_check_rollups(
             if (contexts.get("pageInfo") or {}).get("hasNextPage"):
                 found.truncated.add(key)
             for node in contexts.get("nodes") or ():
-                if isinstance(node, Mapping) and node.get("__typename") == "CheckRun":
+                if not isinstance(node, Mapping):
+                    continue
+                typename = node.get("__typename")
+                if typename == "CheckRun":
                     found.runs[key].append(
                         check_run_from_graphql(node, repo.repository_id, head_sha=sha)
                     )
+                elif typename == "StatusContext":
+                    try:
+                        status = commit_status_from_graphql(node, repo.repository_id, sha)
+                    except PayloadError as error:
+                        found.skipped.setdefault(key, []).append(str(error))
+                        continue
+                    found.statuses[key].append(status)
     return found

@@ -14,7 +14,6 @@ from prwatch.domain.models import (
     Change,
     ChangeKind,
     ChangeSet,
-    CheckRunSnapshot,
     PullRequestSnapshot,
     RemovalReason,
     Source,
@@ -24,7 +23,7 @@ from prwatch.store.errors import RetryableStoreError
 from prwatch.store.records import RepositoryRecord, SyncState
 from prwatch.store.store import Store, StoreTransaction
 from prwatch.sync.apply import Observation, apply_observation
-from prwatch.sync.check_discovery import CheckApi, discover_check_runs
+from prwatch.sync.check_discovery import CheckApi, CommitChecks, discover_checks
 from prwatch.sync.check_query import RepositoryCommits
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.pull_listing import (
@@ -51,6 +50,9 @@ class RepositoryOutcome:
     error: str | None = None
     # Conditional requests that missed because the stored ETag belonged to another token.
     conditional_misses_token_changed: int = 0
+    # Items GitHub answered that are not as it documents them (a status state outside its
+    # enum, …): left out of the apply, the rest of the repository applied.
+    skipped: list[str] = field(default_factory=list)
 
 
 async def sweep_repository(
@@ -122,22 +124,30 @@ async def _sweep_once(
         full_name = listing.new_full_name or repository.full_name
         heads = _open_heads(stored_open, listing.pull_requests)
         outcome.open_prs_checked = len(heads)
-        check_runs: list[CheckRunSnapshot] = []
+        found = CommitChecks({}, {})
         if heads:
             owner, name = full_name.split("/", 1)
-            found = await discover_check_runs(
+            found = await discover_checks(
                 api,
                 installation_id=repository.installation_id,
                 commits=RepositoryCommits(repository.id, owner, name, tuple(sorted(heads))),
                 shared=checks,
+                status_etags=_StoredEtags(store),
             )
-            check_runs = [run for runs in found.values() for run in runs]
+        check_runs = [run for runs in found.runs.values() for run in runs]
+        statuses = [status for listed in found.statuses.values() for status in listed]
+        if found.skipped:
+            outcome.skipped = found.skipped
+            log.warning(
+                "sweep skipped items GitHub answered out of its documented shape",
+                extra={"repository_id": repository.id, "skipped": found.skipped[:20]},
+            )
 
     async with asyncio.timeout(options.transaction_timeout_seconds):
         async with store.transaction() as tx:
             applied = await apply_observation(
                 tx,
-                Observation(repository.id, listing.pull_requests, check_runs),
+                Observation(repository.id, listing.pull_requests, check_runs, statuses),
                 source=Source.SWEEP,
                 installation_id=repository.installation_id,
             )
@@ -145,6 +155,20 @@ async def _sweep_once(
             if listing.new_full_name is not None:  # after the apply: it locked the repository
                 await _rename_repository(tx, repository, listing.new_full_name, outcome)
             await _remember_progress(tx, state, listing, options=options, now=now)
+            if found.etags and options.use_etags:
+                await tx.put_etags([(key, *etag) for key, etag in sorted(found.etags.items())])
+
+
+class _StoredEtags:
+    """The stored ETags a discovery asks for, read when (and only if) it asks."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def get(self, keys: list[str]) -> dict[str, str]:
+        async with self._store.transaction(read_only=True) as tx:
+            found = await tx.get_etags(keys)
+        return {key: etag for key, (etag, _fingerprint) in found.items()}
 
 
 async def _list(

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from prwatch.domain.models import CheckRunSnapshot
+from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot
 from prwatch.github.errors import BudgetReserved, RateLimited, UnexpectedResponse
 from prwatch.github.port import GraphQLApi
 from prwatch.sync.check_query import (
@@ -52,6 +52,8 @@ class RepositoryChecks:
     runs: dict[str, list[CheckRunSnapshot]]  # every sha asked for; [] when it has no checks
     truncated: set[str] = field(default_factory=set)  # more contexts than a rollup page holds
     missing: bool = False  # GraphQL does not resolve the repository
+    statuses: dict[str, list[CommitStatusSnapshot]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # rollup nodes not as GitHub documents
 
 
 @dataclass(slots=True, eq=False)
@@ -117,7 +119,9 @@ class SharedCheckQueries:
         self, api: GraphQLApi, *, installation_id: int, commits: RepositoryCommits
     ) -> RepositoryChecks:
         """The check rollups of ``commits``; raises what the query raised for them."""
-        found = RepositoryChecks({sha: [] for sha in commits.shas})
+        found = RepositoryChecks(
+            {sha: [] for sha in commits.shas}, statuses={sha: [] for sha in commits.shas}
+        )
         if not commits.shas:
             return found
         loop = asyncio.get_running_loop()
@@ -224,6 +228,9 @@ class SharedCheckQueries:
                 request.found.missing = True
             for sha in shas:
                 request.found.runs[sha] = rollups.runs.get((repository_id, sha), [])
+                request.found.statuses[sha] = rollups.statuses.get((repository_id, sha), [])
+                for note in rollups.skipped.get((repository_id, sha), []):
+                    request.found.skipped.append(f"{sha}: {note}")
                 if (repository_id, sha) in rollups.truncated:
                     request.found.truncated.add(sha)
             request.settle_if_complete()

@@ -4,12 +4,15 @@ SQL); what the caller may not see answers 404 like what does not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Literal, cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot
+from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot, PullRequestSnapshot
+from prwatch.domain.statuses import StatusKey, latest_statuses
 from prwatch.store import RepositoryRecord, StoredChange, StoreTransaction
 from prwatch.store.listings import PullFilter
 from prwatch.web.access import visibility
@@ -32,6 +35,7 @@ from prwatch.web.api_schema import (
     PullPage,
     RepositoryJson,
     RepositoryPage,
+    StatusJson,
 )
 from prwatch.web.endpoint import Endpoint, read_transaction
 
@@ -72,7 +76,10 @@ def repository_json(repository: RepositoryRecord) -> RepositoryJson:
     }
 
 
-def pull_request_json(pr: PullRequestSnapshot) -> PullJson:
+def pull_request_json(
+    pr: PullRequestSnapshot, statuses: Mapping[StatusKey, CommitStatusSnapshot]
+) -> PullJson:
+    """A PR with the statuses of its head commit (``statuses`` may hold other commits')."""
     return {
         "number": pr.number,
         "state": "open" if pr.state == "open" else "closed",
@@ -88,7 +95,31 @@ def pull_request_json(pr: PullRequestSnapshot) -> PullJson:
         "updated_at": iso(pr.updated_at) or "",
         "closed_at": iso(pr.closed_at),
         "merged_at": iso(pr.merged_at),
+        "statuses": statuses_json(statuses.values(), pr.head_sha),
     }
+
+
+def commit_status_json(status: CommitStatusSnapshot) -> StatusJson:
+    state = cast(Literal["error", "failure", "pending", "success"], status.state)
+    return {
+        "context": status.context,
+        "state": state,
+        "description": status.description,
+        "target_url": status.target_url,
+        "updated_at": iso(status.updated_at) or "",
+    }
+
+
+def statuses_json(statuses: Iterable[CommitStatusSnapshot], sha: str) -> list[StatusJson]:
+    """The latest status per context of commit ``sha``, by context."""
+    return [commit_status_json(s) for s in latest_statuses(statuses) if s.sha == sha]
+
+
+async def head_statuses(
+    tx: StoreTransaction, repository_id: int, prs: Sequence[PullRequestSnapshot]
+) -> dict[StatusKey, CommitStatusSnapshot]:
+    """The stored statuses of these PRs' head commits (one query per page)."""
+    return await tx.load_commit_statuses(repository_id, {pr.head_sha for pr in prs})
 
 
 def check_run_json(run: CheckRunSnapshot) -> CheckRunJson:
@@ -112,6 +143,7 @@ def change_json(change: StoredChange, names: dict[int, str]) -> ChangeJson:
         "repository": repository,
         "pr_number": change.pr_number,
         "check_run_id": change.check_run_id,
+        "status_context": change.status_context,
         "field": change.field,
         "old": change.old,
         "new": change.new,
@@ -164,26 +196,28 @@ async def list_pulls(request: Request) -> JSONResponse:
         found = await tx.page_pull_requests(
             repository.id, pull_filter, after_number=after, limit=limit + 1
         )
-    page = found[:limit]
+        page = found[:limit]
+        statuses = await head_statuses(tx, repository.id, page)
     more = len(found) > limit
     body: PullPage = {
-        "pulls": [pull_request_json(pr) for pr in page],
+        "pulls": [pull_request_json(pr, statuses) for pr in page],
         "next": PULLS_AFTER.encode(page[-1].number) if more else None,
     }
     return JSONResponse(body)
 
 
 async def get_pull(request: Request) -> JSONResponse:
-    """One pull request with the check runs of its head commit."""
+    """One pull request with the check runs and statuses of its head commit."""
     number = NUMBER.read(request)
     async with read_transaction(request) as tx:
         repository = await visible_repository(request, tx)
         found = await tx.get_pull_request_by_id(repository.id, number)
-    if found is None:
-        raise NotFound("no such pull request")
+        if found is None:
+            raise NotFound("no such pull request")
+        statuses = await head_statuses(tx, repository.id, [found[0]])
     pr, runs = found
     body: PullDetailJson = {
-        **pull_request_json(pr),
+        **pull_request_json(pr, statuses),
         "check_runs": [check_run_json(run) for run in runs],
     }
     return JSONResponse(body)
@@ -219,7 +253,7 @@ API_ENDPOINTS = (
     Endpoint(
         "/api/repos/{owner}/{repo}/pulls/{number}",
         get_pull,
-        "Get a pull request with its check runs",
+        "Get a pull request with its check runs and statuses",
         (OWNER, REPO, NUMBER),
         PullDetailJson,
         errors=(400, 404, 503),

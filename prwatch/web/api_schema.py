@@ -41,6 +41,16 @@ class RepositoryPage(TypedDict):
     next: str | None  # pass as ?after= for the next page; null on the last page
 
 
+class StatusJson(TypedDict):
+    """The latest commit status of one context on the PR's head commit."""
+
+    context: str
+    state: Literal["error", "failure", "pending", "success"]
+    description: str | None
+    target_url: str | None
+    updated_at: str
+
+
 class PullJson(TypedDict):
     number: int
     state: Literal["open", "closed"]
@@ -56,6 +66,7 @@ class PullJson(TypedDict):
     updated_at: str
     closed_at: str | None
     merged_at: str | None
+    statuses: list[StatusJson]  # of the head commit, by context
 
 
 class PullPage(TypedDict):
@@ -84,6 +95,7 @@ class ChangeJson(TypedDict):
     repository: str | None  # the repository's current full name
     pr_number: int | None
     check_run_id: int | None
+    status_context: str | None  # a commit status's context, for the status kinds
     field: str | None
     old: Any
     new: Any

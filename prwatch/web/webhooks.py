@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from prwatch.context import ProcessContext
-from prwatch.events.envelope import HANDLED_EVENTS, MalformedDelivery, read_envelope
+from prwatch.events.envelope import HANDLED_EVENTS, MalformedDelivery, decode_payload, read_envelope
+from prwatch.events.errors import PermanentDeliveryError
+from prwatch.events.payload_checks import checked_events, refusal
 from prwatch.github.signature import verify
 from prwatch.store import StoreError
 from prwatch.store.deliveries import NewDelivery
@@ -103,6 +105,8 @@ async def _receive(request: Request) -> JSONResponse:
         return error(400, str(problem))
     if event == "ping":
         return JSONResponse({"ok": True})
+    if event in checked_events() and (reason := _refusal(event, body)) is not None:
+        return error(422, reason)
 
     handled = event in HANDLED_EVENTS
     delivery = NewDelivery(
@@ -126,6 +130,14 @@ async def _receive(request: Request) -> JSONResponse:
     if not new:
         return JSONResponse({"duplicate": True})
     return JSONResponse({"delivery": guid}, status_code=202)
+
+
+def _refusal(event: str, body: bytes) -> str | None:
+    """Why a delivery of an event with closed enums must be refused before it is stored."""
+    try:
+        return refusal(event, decode_payload(body, event))
+    except PermanentDeliveryError as malformed:
+        return str(malformed)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -200,9 +200,15 @@ def test_manifest_is_least_privilege() -> None:
     assert manifest["default_permissions"] == {
         "pull_requests": "read",
         "checks": "read",
+        "statuses": "read",
         "metadata": "read",
     }
-    assert sorted(manifest["default_events"]) == ["check_run", "check_suite", "pull_request"]
+    assert sorted(manifest["default_events"]) == [
+        "check_run",
+        "check_suite",
+        "pull_request",
+        "status",
+    ]
     assert manifest["public"] is False
 
 

@@ -53,6 +53,7 @@ async def test_a_pull_request_lifecycle_reads_back_through_the_api(database_url:
             "closed_at": None,
             "merged_at": None,
             "check_runs": [],
+            "statuses": [],
         }
         listed = (await env.client.get(f"/api/repos/{REPO}/pulls")).json()
         assert [item["number"] for item in listed["pulls"]] == [2]

@@ -88,3 +88,44 @@ def test_parsing_rollups_nulls_statuses_and_truncation() -> None:
     assert found.runs[(1, sha(1))] == [] and found.runs[(1, sha(2))] == []
     assert found.truncated == {(1, sha(3))}
     assert found.missing_repositories == {2}
+
+
+def test_the_query_validates_against_githubs_published_schema() -> None:
+    # GitHub's published schema, not the simulator's subset: the StatusContext
+    # fields prwatch reads exist there with these names.
+    from pathlib import Path
+
+    from graphql import build_schema, validate
+
+    path = Path(__file__).parents[3] / "fixtures" / "github-graphql" / "schema.graphql"
+    schema = build_schema(path.read_text(), assume_valid_sdl=True)
+    query, _ = build_check_query([repo(1, 2), repo(2, 1, start=5)])
+    assert validate(schema, parse(query)) == []
+    assert "... on StatusContext { context state description targetUrl createdAt }" in query
+
+
+def status_node(context: str, state: str = "SUCCESS") -> Any:
+    return {
+        "__typename": "StatusContext",
+        "context": context,
+        "state": state,
+        "description": "Build #7 passed",
+        "targetUrl": "https://ci.example.com/7",
+        "createdAt": "2026-01-01T00:02:00Z",
+    }
+
+
+def test_status_contexts_sit_beside_check_runs_and_odd_states_are_skipped() -> None:
+    batch = [repo(1, 1)]
+    nodes = [run_node(5), status_node("ci/jenkins"), status_node("odd", "EXPECTED")]
+    data = {"r0": {"c0": {"statusCheckRollup": {"contexts": {"nodes": nodes}}}}}
+    found = parse_check_rollups(batch, data)
+    assert [run.id for run in found.runs[(1, sha(0))]] == [5]
+    (status,) = found.statuses[(1, sha(0))]
+    assert (status.context, status.state, status.sha) == ("ci/jenkins", "success", sha(0))
+    assert status.description == "Build #7 passed"
+    assert status.target_url == "https://ci.example.com/7"
+    assert status.updated_at == status.created_at
+    assert status.created_at.isoformat() == "2026-01-01T00:02:00+00:00"
+    (note,) = found.skipped[(1, sha(0))]
+    assert "unknown commit status state 'expected'" in note
