@@ -21,10 +21,15 @@ async def no_wait(seconds: float) -> None:
     return None
 
 
-def expected_pull(pr: dict[str, Any]) -> dict[str, Any]:
+def expected_pull(pr: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     keys = ("number", "state", "draft", "merged", "title", "labels", "head_sha", "head_ref")
     keys += ("base_ref", "author", "created_at", "updated_at", "closed_at", "merged_at")
-    return {key: pr[key] for key in keys}
+    statuses = [
+        {k: status[k] for k in ("context", "state", "description", "target_url", "updated_at")}
+        for status in truth["commit_statuses"]
+        if (status["repository_id"], status["sha"]) == (pr["repository_id"], pr["head_sha"])
+    ]
+    return {key: pr[key] for key in keys} | {"statuses": statuses}
 
 
 async def test_simulated_activity_reads_back_as_the_simulators_truth(database_url: str) -> None:
@@ -52,6 +57,10 @@ async def test_simulated_activity_reads_back_as_the_simulators_truth(database_ur
             world.update_check_run(run.id, status="completed", conclusion="success")
         fork_suite = world.create_check_suite(repo.id, second.head_sha, names=("build",))
         world.update_check_run(fork_suite.runs[0].id, status="completed", conclusion="failure")
+        # Commit statuses: on the fork's head (found by SHA), and on the pushed head, twice.
+        world.create_status(repo.id, second.head_sha, state="pending", context="ci/jenkins")
+        world.create_status(repo.id, pushed.head_sha, state="pending", context="buildkite")
+        world.create_status(repo.id, pushed.head_sha, state="success", context="buildkite")
         world.merge_pull_request(repo.id, first.number)
         assert suite.runs  # the first head's suite stays queued, behind the push
 
@@ -59,11 +68,12 @@ async def test_simulated_activity_reads_back_as_the_simulators_truth(database_ur
         await env.queue.drain()
 
         truth = world.truth()
+        assert len(truth["commit_statuses"]) == 2
         pulls = [pr for pr in truth["pull_requests"] if pr["repository_id"] == repo.id]
         full_name = repo.full_name
         for pr in pulls:
             got = await env.pull(pr["number"], full_name)
-            assert {k: v for k, v in got.items() if k != "check_runs"} == expected_pull(pr)
+            assert {k: v for k, v in got.items() if k != "check_runs"} == expected_pull(pr, truth)
             latest = world.check_runs_for_sha(repo.id, pr["head_sha"], latest=True)
             truth_runs = {run["id"]: run for run in truth["check_runs"]}
             want = sorted(
