@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"prwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from prwatch.commands import config, db, demo, register, serve, sim, sweep, worker
+    from prwatch.commands import config, db, demo, register, serve, sim, sweep, token, worker
 
     config.register(commands)
     db.register(commands)
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(commands)
     sim.register(commands)
     sweep.register(commands)
+    token.register(commands)
     worker.register(commands)
     return parser
 

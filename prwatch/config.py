@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "PRWATCH_"
+MIN_WEBHOOK_SECRET_LENGTH = 16
 
 
 class ConfigError(Exception):
@@ -103,6 +104,25 @@ class Settings(BaseSettings):
         description="How often a web process reads the change log for its streams when no "
         "PostgreSQL notification wakes it (SQLite)",
     )
+    client_id: str | None = Field(
+        None, description="The App's OAuth client id, for Sign in with GitHub"
+    )
+    client_secret: str | None = Field(
+        None, description="The App's OAuth client secret, for Sign in with GitHub"
+    )
+    public_read: bool = Field(
+        False,
+        description="Serve the pages and the read API without a credential, public repositories "
+        "only (for installations on public repositories)",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of a separate listener serving /metrics without a credential, for "
+        "`prwatch serve` and `prwatch worker`; unset: none",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address of the metrics listener")
 
     @field_validator("database_url")
     @classmethod
@@ -141,6 +161,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A short secret is guessable, and the log redaction would replace it everywhere.
+        short = [secret for secret in value if len(secret) < MIN_WEBHOOK_SECRET_LENGTH]
+        if short:
+            raise ValueError(
+                f"each secret must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters "
+                f"({len(short)} shorter)"
+            )
+        return value
+
+    @field_validator("client_id", "client_secret", mode="before")
+    @classmethod
+    def _empty_client_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_port_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("private_key_path")
     @classmethod

@@ -7,7 +7,8 @@ from typing import Any
 
 from prwatch.config import ENV_PREFIX, load_settings
 
-SECRET_FIELDS = frozenset({"private_key", "webhook_secret"})
+SECRET_FIELDS = frozenset({"private_key", "webhook_secret", "client_secret"})
+URL_FIELDS = frozenset({"database_url", "redis_url"})
 
 
 def register(commands: Any) -> None:
@@ -29,5 +30,22 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     for name, value in settings.model_dump().items():
         shown = "***" if name in SECRET_FIELDS and value else value
+        if name in URL_FIELDS and isinstance(value, str):
+            shown = mask_password(value)
         print(f"{ENV_PREFIX}{name.upper()}={'' if shown is None else shown}")
     return 0
+
+
+def mask_password(url: str) -> str:
+    """``scheme://user:***@host/…``: a URL's password masked like the other secrets."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = credentials.partition(":")
+    if not colon:
+        return url  # a user name only
+    return f"{scheme}://{user}:***@{host}{slash}{path}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from typing import Any
 
 from prwatch.config import Settings, load_settings
@@ -35,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
+    if settings.public_read:
+        logging.getLogger("prwatch.serve").warning(
+            "PRWATCH_PUBLIC_READ is on: the pages and the read API answer without a credential "
+            "(public repositories only)"
+        )
     if is_embedded(settings):
         asyncio.run(upgrade_database(settings.database_url))
     app = create_app(settings)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 
 from prwatch.domain.models import InstallationSnapshot, RemovalReason, RepositorySnapshot
+from prwatch.domain.visibility import Visibility
 from prwatch.store.base import (
     TransactionBase,
     check_full_name,
@@ -16,6 +17,7 @@ from prwatch.store.errors import InvalidStoreInput, UnknownInstallation, Unknown
 from prwatch.store.records import InstallationRecord, RepositoryRecord
 from prwatch.store.rows import installation_from_row, repository_from_row
 from prwatch.store.schema import installations, pull_requests, repositories
+from prwatch.store.scope import scope_clause
 
 
 class InventoryOperations(TransactionBase):
@@ -100,9 +102,12 @@ class InventoryOperations(TransactionBase):
         return None if row is None else installation_from_row(row)
 
     async def list_installations(
-        self, *, include_removed: bool = False
+        self, *, include_removed: bool = False, visibility: Visibility | None = None
     ) -> list[InstallationRecord]:
+        """Installations, by id; with ``visibility``, those the caller sees anything of."""
         statement = select(installations).order_by(installations.c.id)
+        if visibility is not None and visibility.installation_ids is not None:
+            statement = statement.where(installations.c.id.in_(sorted(visibility.installation_ids)))
         if not include_removed:
             statement = statement.where(installations.c.removed_at.is_(None))
         result = await self._connection.execute(statement)
@@ -214,9 +219,17 @@ class InventoryOperations(TransactionBase):
         return None if row is None else repository_from_row(row)
 
     async def list_repositories(
-        self, installation_id: int | None = None, *, include_removed: bool = False
+        self,
+        installation_id: int | None = None,
+        *,
+        include_removed: bool = False,
+        visibility: Visibility | None = None,
     ) -> list[RepositoryRecord]:
-        statement = select(repositories).order_by(repositories.c.id)
+        statement = (
+            select(repositories)
+            .where(scope_clause(visibility, repositories.c.installation_id, repositories.c.id))
+            .order_by(repositories.c.id)
+        )
         if installation_id is not None:
             statement = statement.where(repositories.c.installation_id == installation_id)
         if not include_removed:

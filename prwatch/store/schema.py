@@ -272,3 +272,45 @@ sweep_repositories = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Index("ix_sweep_repositories_status_planned_at", "status", "planned_at"),
 )
+
+# API tokens for tools: only a hash of each token is kept (the token is shown once, at creation).
+# A NULL scope sees every installation; else a JSON list of installation ids.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigIntegerKey, Identity(), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("installation_ids", JSON, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+)
+
+# Signed-in people (Sign in with GitHub). The cookie carries a random session id; only its hash
+# is kept, with the server-side expiry, the user's GitHub token (encrypted) and what GitHub last
+# said the user may see through the App's installations.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),  # SHA-256 of the session id, hex
+    Column("user_id", BigInteger, nullable=False),
+    Column("user_login", String(255), nullable=False),
+    Column("github_token", LargeBinary, nullable=False),  # Fernet ciphertext
+    Column("installation_ids", JSON, nullable=False),
+    Column("repository_ids", JSON, nullable=False),
+    Column("visibility_checked_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
+# OAuth `state` values handed out by /login, each usable once before it expires.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),  # SHA-256 of the state, hex
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_oauth_states_expires_at", "expires_at"),
+)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from prwatch.store.access import AccessOperations
 from prwatch.store.apply import ApplyOperations
 from prwatch.store.base import Clock
 from prwatch.store.deliveries import DeliveryOperations
@@ -37,6 +38,7 @@ class StoreTransaction(
     ReadOperations,
     ListingOperations,
     SweepJobOperations,
+    AccessOperations,
 ):
     """Every store operation, inside one open transaction (see the package docstring)."""
 

@@ -1,32 +1,25 @@
-"""What the caller of a request may see.
-
-Every read route filters what it returns through ``visibility(request)``; a thing outside it
-answers 404 exactly like a thing that does not exist. Authentication sets
-``request.state.visibility``; without it a request sees everything.
-"""
+"""What the authenticated caller of a request may see. Every read route filters what it returns
+through ``visibility(request)``; a thing outside it answers 404 exactly like a thing that does not
+exist. The authentication middleware (``prwatch.web.authentication``) sets it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.requests import Request
 
+from prwatch.access.caller import Caller, CallerKind
+from prwatch.domain.visibility import EVERYTHING, NOTHING, Visibility
 
-@dataclass(frozen=True, slots=True)
-class Visibility:
-    installation_ids: frozenset[int] | None  # None: every installation
-    repository_ids: frozenset[int] | None  # None: every repository of those installations
+__all__ = ["EVERYTHING", "NOTHING", "Caller", "CallerKind", "Visibility", "caller", "visibility"]
 
-    def allows(self, installation_id: int, repository_id: int) -> bool:
-        if self.installation_ids is not None and installation_id not in self.installation_ids:
-            return False
-        return self.repository_ids is None or repository_id in self.repository_ids
+_NOBODY = Caller(CallerKind.ANONYMOUS, "", NOTHING)
 
 
-EVERYTHING = Visibility(None, None)
+def caller(request: Request) -> Caller:
+    """The request's caller; an anonymous one who sees nothing when no middleware set it
+    (fail closed)."""
+    found = request.scope.get("state", {}).get("caller")
+    return found if isinstance(found, Caller) else _NOBODY
 
 
 def visibility(request: Request) -> Visibility:
-    """What the authenticated caller of ``request`` may see."""
-    found = getattr(request.state, "visibility", None)
-    return found if isinstance(found, Visibility) else EVERYTHING
+    return caller(request).visibility

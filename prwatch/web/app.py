@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext, create_context
@@ -20,11 +22,14 @@ from prwatch.queue.port import PROCESS_DELIVERY, JobRunner
 from prwatch.queue.scheduler import run_periodic
 from prwatch.web.api import API_ENDPOINTS
 from prwatch.web.api_errors import EXCEPTION_HANDLERS
+from prwatch.web.authentication import AccessControl
 from prwatch.web.change_feed import ChangeFeed
+from prwatch.web.hardening import SecurityHeaders
 from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.intake import DeliveryIntake
 from prwatch.web.openapi import OPENAPI_ENDPOINT
 from prwatch.web.pages import PAGE_ROUTES
+from prwatch.web.sessions import SessionReader
 from prwatch.web.stream import STREAM_ENDPOINTS
 from prwatch.web.webhooks import receive_webhook
 
@@ -98,9 +103,35 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
         Route("/webhooks", receive_webhook, methods=["POST"]),
         *(endpoint.route() for endpoint in endpoints),
         *PAGE_ROUTES,
+        Mount("/static", StaticFiles(packages=[("prwatch.web", "static")]), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            AccessControl,
+            public_read=settings.public_read,
+            sessions=_session_readers(settings),
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
     app.state.endpoints = endpoints  # what /api/openapi.json describes in detail
     if context is not None:
         app.state.context = context  # also without a lifespan (httpx.ASGITransport runs none)
     return app
+
+
+def _session_readers(settings: Settings) -> Callable[[ProcessContext], SessionReader | None]:
+    """Sessions exist only where Sign in with GitHub is configured (they are signed with a key
+    derived from the App's client secret)."""
+
+    def reader(context: ProcessContext) -> SessionReader | None:
+        if settings.client_secret is None:
+            return None
+        return SessionReader(context.store, settings.client_secret)
+
+    return reader

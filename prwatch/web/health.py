@@ -12,6 +12,7 @@ from starlette.routing import Route
 from prwatch.context import ProcessContext
 from prwatch.observability.recording import refresh
 from prwatch.store import current_revision, head_revision
+from prwatch.web.access import caller
 from prwatch.web.webhooks import request_context
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -22,6 +23,16 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
+    """Anyone learns whether the process is ready; only operators (an unscoped API token) why."""
+    return await readiness(request, details=caller(request).operator)
+
+
+async def readyz_details(request: Request) -> JSONResponse:
+    """``/readyz`` with its details, on the operators' listener (``prwatch.web.operator_app``)."""
+    return await readiness(request, details=True)
+
+
+async def readiness(request: Request, *, details: bool) -> JSONResponse:
     context = request_context(request)
     checks = {
         "database": await database_check(context),
@@ -29,7 +40,10 @@ async def readyz(request: Request) -> JSONResponse:
         "sweep": await sweep_check(context),
     }
     ready = all(check["ok"] for check in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    status = 200 if ready else 503
+    if not details:
+        return JSONResponse({"ready": ready}, status_code=status)
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=status)
 
 
 async def database_check(context: ProcessContext) -> dict[str, object]:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from prwatch.domain.models import CheckRunSnapshot, FieldValue, PullRequestSnapshot
 from prwatch.store import RetryableStoreError, StoredChange, StoreTransaction
 from prwatch.store.records import InstallationRecord, RepositoryRecord, SweepRecord
+from prwatch.web.access import Visibility, caller
 from prwatch.web.webhooks import request_context
 
 REFRESH_SECONDS = 3
@@ -78,24 +79,27 @@ def badge_class(run: CheckRunSnapshot) -> str:
     return f"badge-{run.status}"
 
 
-async def status_context(tx: StoreTransaction) -> dict[str, Any]:
+async def status_context(tx: StoreTransaction, visibility: Visibility) -> dict[str, Any]:
     installations: list[InstallationView] = []
     names: dict[int, str] = {}
-    for installation in await tx.list_installations():
+    for installation in await tx.list_installations(visibility=visibility):
         view = InstallationView(installation)
-        for repository in await tx.list_repositories(installation.id):
+        for repository in await tx.list_repositories(installation.id, visibility=visibility):
             names[repository.id] = repository.full_name
             view.repositories.append(await _repository_view(tx, repository))
         installations.append(view)
     last = await tx.last_change_cursor()
     recent: list[StoredChange] = await tx.changes_after(
-        max(0, last - RECENT_CHANGES), RECENT_CHANGES
+        max(0, last - RECENT_CHANGES), RECENT_CHANGES, scope=visibility
     )
     missing = {c.repository_id for c in recent if c.repository_id is not None} - names.keys()
     if missing:
-        for repository in await tx.list_repositories(include_removed=True):
+        for repository in await tx.list_repositories(include_removed=True, visibility=visibility):
             names.setdefault(repository.id, repository.full_name)
-    sweeps: list[SweepRecord] = await tx.recent_sweeps(RECENT_SWEEPS)
+    # Sweeps are process-wide: only a caller who sees everything sees them.
+    sweeps: list[SweepRecord] = (
+        await tx.recent_sweeps(RECENT_SWEEPS) if visibility.unrestricted else []
+    )
     return {
         "installations": installations,
         "changes": list(reversed(recent)),
@@ -118,9 +122,10 @@ async def _repository_view(tx: StoreTransaction, repository: RepositoryRecord) -
 
 
 async def _render(request: Request, template: str) -> HTMLResponse:
+    who = caller(request)
     try:
         async with request_context(request).store.transaction(read_only=True) as tx:
-            context = await status_context(tx)
+            context = await status_context(tx, who.visibility)
     except RetryableStoreError:
         return HTMLResponse("<p>The database is not reachable right now.</p>", status_code=503)
     return HTMLResponse(templates().get_template(template).render(context))

@@ -33,14 +33,14 @@ def test_reads_every_public_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("PRWATCH_GITHUB_API_URL", "http://127.0.0.1:9000/")
     monkeypatch.setenv("PRWATCH_APP_ID", "42")
     monkeypatch.setenv("PRWATCH_PRIVATE_KEY_PATH", str(key))
-    monkeypatch.setenv("PRWATCH_WEBHOOK_SECRET", "new-secret, old-secret")
+    monkeypatch.setenv("PRWATCH_WEBHOOK_SECRET", "new-secret-0123456789, old-secret-0123456789")
     monkeypatch.setenv("PRWATCH_SWEEP_INTERVAL_SECONDS", "60")
     settings = load_settings()
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.github_api_url == "http://127.0.0.1:9000"
     assert settings.require_app_credentials() == (42, "-----BEGIN RSA PRIVATE KEY-----\n")
-    assert settings.webhook_secret == ("new-secret", "old-secret")
+    assert settings.webhook_secret == ("new-secret-0123456789", "old-secret-0123456789")
     assert settings.sweep_interval_seconds == 60
 
 
@@ -98,3 +98,28 @@ def test_nothing_is_read_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("PRWATCH_APP_ID", "not-a-number")
     importlib.reload(prwatch.config)  # importing must not validate the environment
+
+
+def test_config_masks_passwords_in_urls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prwatch.cli import main
+
+    monkeypatch.setenv("PRWATCH_DATABASE_URL", "postgresql+asyncpg://prwatch:hunter2@db/prwatch")
+    monkeypatch.setenv("PRWATCH_REDIS_URL", "redis://:redis-pass@cache:6379/0")
+    monkeypatch.setenv("PRWATCH_CLIENT_SECRET", "client-secret-value")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out and "redis-pass" not in out and "client-secret-value" not in out
+    assert "PRWATCH_DATABASE_URL=postgresql+asyncpg://prwatch:***@db/prwatch" in out
+    assert "PRWATCH_REDIS_URL=redis://:***@cache:6379/0" in out
+
+
+def test_a_short_webhook_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prwatch import config  # as now imported (another test reloads the module)
+
+    monkeypatch.setenv("PRWATCH_WEBHOOK_SECRET", "long-enough-secret-1,x")
+    with pytest.raises(
+        config.ConfigError, match="PRWATCH_WEBHOOK_SECRET: each secret must be at least 16"
+    ):
+        config.load_settings()

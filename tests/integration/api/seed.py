@@ -18,7 +18,8 @@ from prwatch.domain.models import (
     Source,
 )
 from prwatch.store import Store
-from prwatch.web.access import Visibility
+from prwatch.web.sessions import SESSION_COOKIE
+from tests.credentials import create_session, create_token
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 # installation → its repositories (id, full name)
@@ -98,17 +99,40 @@ async def seed(store: Store) -> None:
         )
 
 
-def with_test_scope(app: ASGIApp) -> ASGIApp:
-    """``app`` behind a test header that stands in for authentication: ``X-Test-Scope:
-    INSTALLATIONS;REPOSITORIES`` (comma-separated ids, empty or * for no limit) sets the
-    request's visibility the way the access-control middleware does."""
+# Sessions (the repository-level scopes below) are signed with a key from the client secret:
+# the tests' apps are configured with this one.
+TEST_CLIENT_SECRET = "api-tests-client-secret"
+SEEDED_INSTALLATIONS = frozenset(WORLD)
+
+
+def with_test_scope(app: ASGIApp, store: Store) -> ASGIApp:
+    """``app`` called with real credentials: an operator's API token, or for ``X-Test-Scope:
+    INSTALLATIONS;REPOSITORIES`` (comma-separated ids, empty or * for no limit) a token scoped
+    to those installations, or a signed-in person's session who sees those repositories."""
+    credentials: dict[bytes, tuple[bytes, bytes]] = {}
+
+    async def credential(wanted: bytes) -> tuple[bytes, bytes]:
+        if wanted not in credentials:
+            installations, _, repositories = wanted.decode().partition(";")
+            if _ids(repositories) is None:
+                token = await create_token(
+                    store, f"api-tests-{len(credentials)}", installation_ids=_ids(installations)
+                )
+                credentials[wanted] = (b"authorization", f"Bearer {token}".encode())
+            else:
+                cookie = await create_session(
+                    store,
+                    TEST_CLIENT_SECRET,
+                    installation_ids=_ids(installations) or SEEDED_INSTALLATIONS,
+                    repository_ids=_ids(repositories) or (),
+                )
+                credentials[wanted] = (b"cookie", f"{SESSION_COOKIE}={cookie}".encode())
+        return credentials[wanted]
 
     async def scoped(scope: Scope, receive: Receive, send: Send) -> None:
-        header = dict(scope.get("headers", ())).get(b"x-test-scope")
-        if header:
-            installations, _, repositories = header.decode().partition(";")
-            state = scope.setdefault("state", {})
-            state["visibility"] = Visibility(_ids(installations), _ids(repositories))
+        if scope["type"] == "http":
+            wanted = dict(scope.get("headers", ())).get(b"x-test-scope", b"")
+            scope["headers"] = [*scope.get("headers", ()), await credential(wanted)]
         await app(scope, receive, send)
 
     return scoped

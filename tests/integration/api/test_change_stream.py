@@ -20,9 +20,10 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.store import Store, create_engine, upgrade_database
 from prwatch.web.app import create_app
 from prwatch.web.change_feed import ChangeFeed
-from tests.integration.api.seed import make_pr, seed, with_test_scope
+from tests.integration.api.seed import TEST_CLIENT_SECRET, make_pr, seed, with_test_scope
 from tests.integration.api.sse import open_stream
 from tests.integration.processes.harness import (
+    api_headers,
     base_environment,
     free_port,
     processes,
@@ -59,11 +60,14 @@ async def served(sqlite_url: str) -> AsyncIterator[Served]:
     store = Store(engine)
     await seed(store)
     settings = Settings(
-        database_url=sqlite_url, stream_keepalive_seconds=0.3, stream_poll_seconds=0.05
+        database_url=sqlite_url,
+        stream_keepalive_seconds=0.3,
+        stream_poll_seconds=0.05,
+        client_secret=TEST_CLIENT_SECRET,
     )
     context = ProcessContext(settings=settings, engine=engine, store=store, queue=InProcessQueue())
     socket = bind("127.0.0.1", 0)
-    app = with_test_scope(create_app(settings, context=context))
+    app = with_test_scope(create_app(settings, context=context), store)
     server = await serve(app, socket, name="prwatch")
     try:
         yield Served(store, f"{url_of(socket)}/api/changes/stream")
@@ -181,8 +185,16 @@ async def test_a_change_written_elsewhere_reaches_every_web_process(
         with processes(tmp_path) as group:
             urls = [start_serve(group, env, free_port()) for _ in range(2)]
             async with (
-                open_stream(f"{urls[0]}/api/changes/stream", params={"after": SEEDED}) as one,
-                open_stream(f"{urls[1]}/api/changes/stream", params={"after": SEEDED}) as two,
+                open_stream(
+                    f"{urls[0]}/api/changes/stream",
+                    params={"after": SEEDED},
+                    headers=api_headers(urls[0]),
+                ) as one,
+                open_stream(
+                    f"{urls[1]}/api/changes/stream",
+                    params={"after": SEEDED},
+                    headers=api_headers(urls[1]),
+                ) as two,
             ):
                 await asyncio.sleep(0.5)  # let both listeners connect
                 for _ in range(3):

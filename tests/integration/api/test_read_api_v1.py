@@ -16,7 +16,14 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.store import Store, create_engine, upgrade_database
 from prwatch.web.app import create_app
 from prwatch.web.openapi import openapi_path
-from tests.integration.api.seed import PULLS, REMOVED, WORLD, seed, with_test_scope
+from tests.integration.api.seed import (
+    PULLS,
+    REMOVED,
+    TEST_CLIENT_SECRET,
+    WORLD,
+    seed,
+    with_test_scope,
+)
 
 Client = httpx.AsyncClient
 
@@ -29,11 +36,11 @@ async def api(database_url: str) -> AsyncIterator[Client]:
     engine = create_engine(database_url)
     store = Store(engine)
     await seed(store)
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=database_url, client_secret=TEST_CLIENT_SECRET)
     context = ProcessContext(settings=settings, engine=engine, store=store, queue=InProcessQueue())
     app = create_app(settings, context=context)
 
-    scoped = with_test_scope(app)
+    scoped = with_test_scope(app, store)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=scoped), base_url="http://prwatch.test"

@@ -15,8 +15,16 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.store import Store, SweepResult, SweepStatus, create_engine
 from prwatch.sync.processor import run_sweep
 from prwatch.web.app import create_app
+from prwatch.web.operator_app import create_operator_app
 from tests.integration.sweep.harness import sweep_env
 from tests.integration.webhooks.harness import SECRET, payload, webhook_env
+
+
+def operator_client(context: ProcessContext) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_operator_app(context)),
+        base_url="http://metrics.test",
+    )
 
 
 async def record_sweep(store: Store, started_at: datetime) -> None:
@@ -39,7 +47,12 @@ async def test_ready_when_migrated_and_within_the_first_intervals(database_url: 
 
 async def test_not_ready_when_not_migrated(database_url: str) -> None:
     async with webhook_env(database_url, migrate=False, start_queue=False) as env:
-        response = await env.client.get("/readyz")
+        # No tokens without a schema: the main listener says only that it is not ready, the
+        # operators' listener says why.
+        public = await env.client.get("/readyz")
+        assert (public.status_code, public.json()) == (503, {"ready": False})
+        async with operator_client(env.context) as operator:
+            response = await operator.get("/readyz")
         assert response.status_code == 503
         checks = response.json()["checks"]
         assert checks["database"]["ok"] is False
@@ -59,7 +72,10 @@ async def test_not_ready_when_the_database_is_unreachable(tmp_path: Path) -> Non
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://prwatch.test"
         ) as client:
-            response = await client.get("/readyz")
+            public = await client.get("/readyz")
+        assert (public.status_code, public.json()) == (503, {"ready": False})
+        async with operator_client(context) as operator:
+            response = await operator.get("/readyz")
         assert response.status_code == 503
         checks = response.json()["checks"]
         assert "database unreachable" in checks["database"]["reason"]

@@ -18,6 +18,7 @@ from prwatch.sim.config import SimConfig
 from prwatch.store import upgrade_database
 from prwatch.sync.processor import run_sweep
 from prwatch.web.app import create_app
+from tests.credentials import bearer, create_token
 from tests.services import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,6 +38,7 @@ class Served:
     sim: Simulator
     context: ProcessContext
     web_url: str
+    token: str
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ async def served(sqlite_url: str) -> AsyncIterator[Served]:
         report = await run_sweep(context.store, context.github)
         assert not report.failed and report.error is None
         sim.configure({"hook_url": f"{web_url}/webhooks"})
-        yield Served(sim, context, web_url)
+        yield Served(sim, context, web_url, await create_token(context.store))
     finally:
         await web_server.stop()
         await sim_server.stop()
@@ -94,7 +96,8 @@ async def test_the_page_shows_pull_requests_and_checks_and_follows_a_webhook(
     runs = world.check_runs_for_sha(repo.id, pr.head_sha)
     assert runs, "the generated world gives open PRs check runs"
 
-    page = await browser.new_page()
+    session = await browser.new_context(extra_http_headers=bearer(served.token))
+    page = await session.new_page()
     response = await page.goto(f"{served.web_url}/")
     assert response is not None and response.status == 200
     await expect(page).to_have_title("prwatch")

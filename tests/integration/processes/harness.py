@@ -177,11 +177,22 @@ def start_simulator(
     return SimProcess(url, read_env_file(env_file))
 
 
+# The API token each started prwatch's read API is called with, by its URL.
+_TOKENS: dict[str, str] = {}
+
+
 def start_serve(group: Processes, env: dict[str, str], port: int) -> str:
     process = group.start("serve", ["serve", "--port", str(port)], env)
     url = f"http://127.0.0.1:{port}"
     wait_until_serving(process, f"{url}/healthz")
+    created = run_prwatch(["token", "create", f"tests-{port}"], env, group.workdir)
+    assert created.returncode == 0, created.stderr
+    _TOKENS[url] = created.stdout.strip().splitlines()[-1]  # the token is the last line
     return url
+
+
+def api_headers(prwatch_url: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_TOKENS[prwatch_url]}"}
 
 
 # ---- comparing prwatch's read API with the simulator's truth ---------------------------------
@@ -224,7 +235,11 @@ def expected_pull(truth: dict[str, Any], pr: dict[str, Any]) -> dict[str, Any]:
 
 
 def observed_pull(prwatch_url: str, full_name: str, number: int, *, with_runs: bool) -> Any:
-    response = httpx.get(f"{prwatch_url}/api/repos/{full_name}/pulls/{number}", timeout=10)
+    response = httpx.get(
+        f"{prwatch_url}/api/repos/{full_name}/pulls/{number}",
+        headers=api_headers(prwatch_url),
+        timeout=10,
+    )
     if response.status_code != 200:
         return response.status_code
     got: dict[str, Any] = response.json()

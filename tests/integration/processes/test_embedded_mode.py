@@ -10,6 +10,7 @@ import httpx
 
 from tests.integration.processes.harness import (
     SimProcess,
+    api_headers,
     base_environment,
     differences,
     free_port,
@@ -26,7 +27,10 @@ def all_changes(prwatch_url: str) -> list[dict[str, Any]]:
     cursor = 0
     while True:
         response = httpx.get(
-            f"{prwatch_url}/api/changes", params={"after": cursor, "limit": 1000}, timeout=10
+            f"{prwatch_url}/api/changes",
+            params={"after": cursor, "limit": 1000},
+            headers=api_headers(prwatch_url),
+            timeout=10,
         )
         assert response.status_code == 200, response.text
         page = response.json()

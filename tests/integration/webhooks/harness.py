@@ -19,8 +19,16 @@ from prwatch.github.client import GitHubClient
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import PROCESS_DELIVERY, SWEEP_INSTALLATION
 from prwatch.sim.signing import sign
-from prwatch.store import DeliveryStatus, Store, StoredChange, create_engine, upgrade_database
+from prwatch.store import (
+    DeliveryStatus,
+    Store,
+    StoredChange,
+    StoreError,
+    create_engine,
+    upgrade_database,
+)
 from prwatch.web.app import create_app, embedded_job_functions
+from tests.credentials import bearer, create_token
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fixtures" / "github-payloads"
 SECRET = "It's a Secret to Everybody"
@@ -111,8 +119,14 @@ async def webhook_env(
         settings=settings, engine=engine, store=Store(engine), queue=queue, _github=github
     )
     app = create_app(settings, context=context)
+    # The read routes need a credential: the client carries an operator's token (when the
+    # database has the tokens' table).
+    try:
+        headers = bearer(await create_token(context.store, f"tests-{uuid.uuid4()}"))
+    except StoreError:
+        headers = {}
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://prwatch.test"
+        transport=httpx.ASGITransport(app=app), base_url="http://prwatch.test", headers=headers
     )
     env = WebhookEnv(context, client, queue, app)
     if start_queue:
