@@ -1,7 +1,7 @@
 """Access control: API tokens (hashes only), signed-in people's sessions, OAuth states.
 
-Revision ID: 0004_access_control
-Revises: 0003
+Revision ID: 0005_access_control
+Revises: 0004_commit_statuses
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_access_control"
-down_revision: str | None = "0003"
+revision: str = "0005_access_control"
+down_revision: str | None = "0004_commit_statuses"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
