@@ -23,6 +23,7 @@ from prwatch.events.envelope import required_object
 from prwatch.events.errors import PermanentDeliveryError, RetryableJobError
 from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
 from prwatch.events.repositories import ensure_repository
+from prwatch.github import validation
 from prwatch.github.payloads import (
     PayloadError,
     check_run_from_json,
@@ -80,9 +81,11 @@ async def plan_check_suite(context: EventContext, delivery: Delivery) -> Apply:
     if delivery.action != "completed":
         return finished(Outcome.ignored(f"check_suite action {delivery.action!r}"))
     suite = required_object(delivery.payload, "check_suite")
-    suite_id, head_sha = suite.get("id"), suite.get("head_sha")
-    if not isinstance(suite_id, int) or not isinstance(head_sha, str) or not head_sha:
-        raise PermanentDeliveryError("check_suite needs an integer id and a head_sha")
+    try:
+        suite_id = validation.github_id(suite.get("id"), "check_suite.id")
+        head_sha = validation.commit_sha(suite.get("head_sha"), "check_suite.head_sha")
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
     expected = suite.get("latest_check_runs_count")
     async with context.store.transaction(read_only=True) as tx:
         stored = await tx.load_check_runs(repository.id, head_shas=[head_sha])

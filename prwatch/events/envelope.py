@@ -43,9 +43,18 @@ class Envelope:
 
 def read_envelope(body: bytes) -> Envelope:
     """Pick the routing fields of the body; MalformedDelivery unless a JSON object."""
+    return envelope_of(routing_fields(body))
+
+
+def routing_fields(body: bytes) -> Mapping[str, Any]:
+    """The body's action, installation and repository, as decoded (not judged yet);
+    MalformedDelivery unless a JSON object."""
     fields: Mapping[str, Any] | None = skim_routing(body)
-    if fields is None:
-        fields = _decode(body)
+    return _decode(body) if fields is None else fields
+
+
+def envelope_of(fields: Mapping[str, Any]) -> Envelope:
+    """The well-typed routing fields of ``routing_fields``' answer; odd ones become None."""
     action = fields.get("action")
     return Envelope(
         action=action if isinstance(action, str) else None,

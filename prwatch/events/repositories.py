@@ -16,7 +16,9 @@ from prwatch.domain.models import Change, ChangeKind, ChangeSet, InstallationSna
 from prwatch.events.envelope import required_object
 from prwatch.events.errors import PermanentDeliveryError
 from prwatch.events.outcome import Delivery
+from prwatch.github import validation
 from prwatch.github.payloads import PayloadError, repository_from_json
+from prwatch.github.validation import MAX_LOGIN
 from prwatch.store import RepositoryRecord, Store
 
 
@@ -71,23 +73,35 @@ def _usable(record: RepositoryRecord) -> RepositoryRecord | str:
 def _installation_id(payload: Mapping[str, Any]) -> int:
     installation = payload.get("installation")
     value = installation.get("id") if isinstance(installation, dict) else None
-    if not isinstance(value, int) or isinstance(value, bool):
+    if value is None:
         raise PermanentDeliveryError(
             "payload has no installation id and its repository is not stored yet"
         )
-    return value
+    try:
+        return validation.github_id(value, "installation.id")
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
+
+
+def check_repository_owner(repository: Mapping[str, Any]) -> tuple[str, str]:
+    """The login and account type of the repository's owner, as an installation's account
+    (``PermanentDeliveryError`` or ``InvalidValue`` when missing or malformed)."""
+    owner = repository.get("owner")
+    login = owner.get("login") if isinstance(owner, dict) else None
+    if login is None:
+        raise PermanentDeliveryError("payload repository.owner.login is missing")
+    login = validation.name(login, "repository.owner.login", MAX_LOGIN)
+    kind = owner.get("type") if isinstance(owner, dict) else None
+    if kind is None or kind == "":
+        return login, "User"
+    return login, validation.keyword(kind, "repository.owner.type")
 
 
 def _installation_from_owner(
     installation_id: int, repository: Mapping[str, Any]
 ) -> InstallationSnapshot:
-    owner = repository.get("owner")
-    login = owner.get("login") if isinstance(owner, dict) else None
-    if not isinstance(login, str) or not login:
-        raise PermanentDeliveryError("payload repository.owner.login is missing")
-    kind = owner.get("type") if isinstance(owner, dict) else None
-    return InstallationSnapshot(
-        id=installation_id,
-        account_login=login,
-        account_type=kind if isinstance(kind, str) and kind else "User",
-    )
+    try:
+        login, kind = check_repository_owner(repository)
+    except PayloadError as error:
+        raise PermanentDeliveryError(str(error)) from None
+    return InstallationSnapshot(id=installation_id, account_login=login, account_type=kind)

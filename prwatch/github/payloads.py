@@ -4,13 +4,16 @@ Input is what `json.loads` gave: a REST list item, a full REST object, a webhook
 object or a GraphQL node. Unknown fields are ignored and missing optional ones get their
 default, so other variants of the same objects (organisation repositories, GitHub Enterprise,
 older payloads) parse too; a missing or malformed required field raises PayloadError naming it.
+Every value kept passes the boundary rules of ``prwatch.github.validation`` (ids within 64
+bits, SHAs of 40 hex characters, bounded text without NUL characters, timestamps not in the
+future), so whatever reaches the store is storable.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prwatch.domain.models import (
@@ -22,6 +25,21 @@ from prwatch.domain.models import (
 )
 from prwatch.domain.ordering import CHECK_RUN_STATUSES
 from prwatch.domain.statuses import STATUS_STATES
+from prwatch.github import validation
+from prwatch.github.validation import (
+    MAX_CHECK_NAME,
+    MAX_DESCRIPTION,
+    MAX_FULL_NAME,
+    MAX_LABEL,
+    MAX_LABELS,
+    MAX_LOGIN,
+    MAX_NODE_ID,
+    MAX_REF,
+    MAX_SLUG,
+    MAX_TITLE,
+    MAX_URL,
+    InvalidValue,
+)
 
 NO_ACCOUNT_LOGIN = ""  # an installation whose `account` GitHub sends as null
 ENTERPRISE_ACCOUNT_TYPE = "Enterprise"
@@ -33,23 +51,16 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositorie
 MAX_CONTEXT_LENGTH = 1_000
 
 
-class PayloadError(ValueError):
-    """A required field of a GitHub object is missing or has the wrong type."""
+# A required field of a GitHub object is missing, has the wrong type, or breaks a boundary rule.
+PayloadError = InvalidValue
 
 
 def parse_timestamp(value: str | None, *, where: str = "timestamp") -> datetime | None:
-    """An ISO 8601 timestamp ("2019-05-15T15:20:33Z") as an aware UTC datetime; None stays None."""
+    """An ISO 8601 timestamp ("2019-05-15T15:20:33Z") as an aware UTC datetime, not more than
+    a day in the future; None stays None."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise PayloadError(f"{where}: expected an ISO 8601 string, got {_describe(value)}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise PayloadError(f"{where}: not an ISO 8601 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise PayloadError(f"{where}: timestamp without a time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    return validation.timestamp(value, where)
 
 
 def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRequestSnapshot:
@@ -70,21 +81,26 @@ def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRe
     user = fields.optional_nested("user")
     return PullRequestSnapshot(
         repository_id=repository_id,
-        number=fields.integer("number"),
-        github_id=fields.integer("id"),
-        node_id=fields.string("node_id"),
+        number=fields.pr_number("number"),
+        github_id=fields.github_id("id"),
+        node_id=fields.name("node_id", MAX_NODE_ID),
         state=state,
         draft=bool(fields.optional_bool("draft")),
         merged=merged,
         merged_at=merged_at,
         closed_at=fields.timestamp("closed_at"),
-        title=fields.string("title"),
-        author=GHOST_LOGIN if user is None else user.string("login"),
-        labels=tuple(sorted(label.string("name") for label in fields.nested_list("labels"))),
-        head_sha=head.string("sha"),
-        head_ref=head.string("ref"),
-        base_sha=base.string("sha"),
-        base_ref=base.string("ref"),
+        title=fields.text("title", MAX_TITLE),
+        author=GHOST_LOGIN if user is None else user.name("login", MAX_LOGIN),
+        labels=tuple(
+            sorted(
+                label.text("name", MAX_LABEL)
+                for label in fields.nested_list("labels", max_items=MAX_LABELS)
+            )
+        ),
+        head_sha=head.sha("sha"),
+        head_ref=head.text("ref", MAX_REF),
+        base_sha=base.sha("sha"),
+        base_ref=base.text("ref", MAX_REF),
         created_at=fields.required_timestamp("created_at"),
         updated_at=fields.required_timestamp("updated_at"),
     )
@@ -96,16 +112,16 @@ def check_run_from_json(obj: Mapping[str, Any], repository_id: int) -> CheckRunS
     app = fields.optional_nested("app")  # null for some integrations
     suite = fields.optional_nested("check_suite")
     return CheckRunSnapshot(
-        id=fields.integer("id"),
+        id=fields.github_id("id"),
         repository_id=repository_id,
-        head_sha=fields.string("head_sha"),
-        name=fields.string("name"),
+        head_sha=fields.sha("head_sha"),
+        name=fields.text("name", MAX_CHECK_NAME),
         status=_check_status(fields.string("status"), fields.where("status")),
-        conclusion=fields.optional_string("conclusion"),
+        conclusion=fields.optional_keyword("conclusion"),
         started_at=fields.timestamp("started_at"),
         completed_at=fields.timestamp("completed_at"),
-        app_slug=None if app is None else app.optional_string("slug"),
-        check_suite_id=None if suite is None else suite.integer("id"),
+        app_slug=None if app is None else app.optional_name("slug", MAX_SLUG),
+        check_suite_id=None if suite is None else suite.github_id("id"),
     )
 
 
@@ -121,18 +137,18 @@ def check_run_from_graphql(
     fields = _Fields(node, "CheckRun")
     suite = fields.optional_nested("checkSuite")
     app = None if suite is None else suite.optional_nested("app")
-    conclusion = fields.optional_string("conclusion")
+    conclusion = fields.optional_keyword("conclusion")
     return CheckRunSnapshot(
-        id=fields.integer("databaseId"),
+        id=fields.github_id("databaseId"),
         repository_id=repository_id,
-        head_sha=head_sha,
-        name=fields.string("name"),
+        head_sha=validation.commit_sha(head_sha, "CheckRun's commit"),
+        name=fields.text("name", MAX_CHECK_NAME),
         status=_check_status(fields.string("status").lower(), fields.where("status")),
         conclusion=None if conclusion is None else conclusion.lower(),
         started_at=fields.timestamp("startedAt"),
         completed_at=fields.timestamp("completedAt"),
-        app_slug=None if app is None else app.optional_string("slug"),
-        check_suite_id=None if suite is None else suite.optional_integer("databaseId"),
+        app_slug=None if app is None else app.optional_name("slug", MAX_SLUG),
+        check_suite_id=None if suite is None else suite.optional_github_id("databaseId"),
     )
 
 
@@ -147,11 +163,11 @@ def commit_status_from_json(
         sha=_commit_sha(sha if sha is not None else fields.string("sha"), fields.where("sha")),
         context=_context(fields.string("context"), fields.where("context")),
         state=_status_state(fields.string("state"), fields.where("state")),
-        description=fields.optional_string("description"),
-        target_url=fields.optional_string("target_url"),
+        description=fields.optional_text("description", MAX_DESCRIPTION),
+        target_url=fields.optional_name("target_url", MAX_URL),
         created_at=fields.required_timestamp("created_at"),
         updated_at=fields.required_timestamp("updated_at"),
-        status_id=fields.optional_integer("id"),
+        status_id=fields.optional_github_id("id"),
     )
 
 
@@ -169,8 +185,8 @@ def commit_status_from_graphql(
         sha=_commit_sha(sha, "StatusContext.commit"),
         context=_context(fields.string("context"), fields.where("context")),
         state=_status_state(fields.string("state").lower(), fields.where("state")),
-        description=fields.optional_string("description"),
-        target_url=fields.optional_string("targetUrl"),
+        description=fields.optional_text("description", MAX_DESCRIPTION),
+        target_url=fields.optional_name("targetUrl", MAX_URL),
         created_at=created_at,
         updated_at=created_at,
     )
@@ -180,9 +196,9 @@ def repository_from_json(obj: Mapping[str, Any], installation_id: int) -> Reposi
     """A repository from the REST API, a webhook `repository` or an installation's list."""
     fields = _Fields(obj, "repository")
     return RepositorySnapshot(
-        id=fields.integer("id"),
+        id=fields.github_id("id"),
         installation_id=installation_id,
-        full_name=fields.string("full_name"),
+        full_name=_full_name(fields),
         private=bool(fields.optional_bool("private")),
     )
 
@@ -202,23 +218,31 @@ def installation_from_json(obj: Mapping[str, Any]) -> InstallationSnapshot:
     if "account" not in obj:
         raise PayloadError("installation.account: missing")
     account = fields.optional_nested("account")
-    target_type = fields.optional_string("target_type")
+    target_type = fields.optional_keyword("target_type")
     if account is None:
         login, account_type = NO_ACCOUNT_LOGIN, target_type or UNKNOWN_ACCOUNT_TYPE
     elif account.optional_string("login") is None and account.optional_string("slug"):
-        login, account_type = account.string("slug"), ENTERPRISE_ACCOUNT_TYPE
+        login, account_type = account.name("slug", MAX_LOGIN), ENTERPRISE_ACCOUNT_TYPE
     else:
-        login = account.string("login")
-        found_type = account.optional_string("type") or target_type
+        login = account.name("login", MAX_LOGIN)
+        found_type = account.optional_keyword("type") or target_type
         if found_type is None:
             raise PayloadError("installation.account.type: missing, and no target_type either")
         account_type = found_type
     return InstallationSnapshot(
-        id=fields.integer("id"),
+        id=fields.github_id("id"),
         account_login=login,
         account_type=account_type,
         suspended=fields.timestamp("suspended_at") is not None,
     )
+
+
+def _full_name(fields: _Fields) -> str:
+    full_name = fields.name("full_name", MAX_FULL_NAME)
+    owner, slash, repository = full_name.partition("/")
+    if not slash or not owner or not repository or "/" in repository:
+        raise PayloadError(f"{fields.where('full_name')}: not OWNER/REPOSITORY: {full_name!r}")
+    return full_name
 
 
 def _check_status(status: str, where: str) -> str:
@@ -244,7 +268,7 @@ def _commit_sha(sha: str, where: str) -> str:
 def _context(context: str, where: str) -> str:
     if not context or len(context) > MAX_CONTEXT_LENGTH:
         raise PayloadError(f"{where}: a status context is 1 to {MAX_CONTEXT_LENGTH} characters")
-    return context
+    return validation.name(context, where, MAX_CONTEXT_LENGTH)
 
 
 class _Fields:
@@ -275,21 +299,39 @@ class _Fields:
             raise PayloadError(f"{self.where(key)}: expected a string, got {_describe(value)}")
         return value
 
+    def text(self, key: str, limit: int) -> str:
+        return validation.text(self._required(key), self.where(key), limit)
+
+    def name(self, key: str, limit: int) -> str:
+        return validation.name(self._required(key), self.where(key), limit)
+
+    def optional_text(self, key: str, limit: int) -> str | None:
+        return None if self._get(key) is None else self.text(key, limit)
+
+    def optional_name(self, key: str, limit: int) -> str | None:
+        return None if self._get(key) is None else self.name(key, limit)
+
+    def optional_keyword(self, key: str) -> str | None:
+        value = self._get(key)
+        return None if value is None else validation.keyword(value, self.where(key))
+
+    def sha(self, key: str) -> str:
+        return validation.commit_sha(self._required(key), self.where(key))
+
+    def github_id(self, key: str) -> int:
+        return validation.github_id(self._required(key), self.where(key))
+
+    def optional_github_id(self, key: str) -> int | None:
+        return None if self._get(key) is None else self.github_id(key)
+
+    def pr_number(self, key: str) -> int:
+        return validation.pr_number(self._required(key), self.where(key))
+
     def optional_string(self, key: str) -> str | None:
         value = self._get(key)
         if value is not None and not isinstance(value, str):
             raise PayloadError(f"{self.where(key)}: expected a string, got {_describe(value)}")
         return value
-
-    def integer(self, key: str) -> int:
-        value = self._required(key)
-        # bool is an int subclass; `true` where an id belongs is malformed, not 1.
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise PayloadError(f"{self.where(key)}: expected an integer, got {_describe(value)}")
-        return value
-
-    def optional_integer(self, key: str) -> int | None:
-        return None if self._get(key) is None else self.integer(key)
 
     def optional_bool(self, key: str) -> bool | None:
         value = self._get(key)
@@ -312,18 +354,16 @@ class _Fields:
         value = self._get(key)
         return None if value is None else _Fields(value, self.where(key))
 
-    def nested_list(self, key: str) -> list[_Fields]:
+    def nested_list(self, key: str, *, max_items: int | None = None) -> list[_Fields]:
         value = self._get(key)
         if value is None:
             return []
         if not isinstance(value, list):
             raise PayloadError(f"{self.where(key)}: expected a list, got {_describe(value)}")
+        if max_items is not None and len(value) > max_items:
+            raise PayloadError(f"{self.where(key)}: more than {max_items} items")
         return [_Fields(item, f"{self.where(key)}[{index}]") for index, item in enumerate(value)]
 
 
 def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    text = repr(value)
-    shown = text if len(text) <= 40 else text[:37] + "..."
-    return f"{type(value).__name__} {shown}"
+    return validation.shown(value)

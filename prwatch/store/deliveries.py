@@ -29,7 +29,8 @@ RECORD_CHUNK = 100
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
     """A received delivery, as ``record_deliveries`` stores it. ``handled`` False stores it as
-    ignored at once (an event prwatch does not act on)."""
+    ignored at once (an event prwatch does not act on); a ``failure`` stores it as failed with
+    that reason (refused at the intake: never processed)."""
 
     guid: str
     event: str
@@ -38,6 +39,7 @@ class NewDelivery:
     repository_id: int | None
     payload: bytes
     handled: bool = True
+    failure: str | None = None
 
 
 def check_new_delivery(delivery: NewDelivery) -> None:
@@ -98,7 +100,12 @@ class DeliveryOperations(TransactionBase):
             if delivery.guid in seen:
                 continue
             seen.add(delivery.guid)
-            status = DeliveryStatus.PENDING if delivery.handled else DeliveryStatus.IGNORED
+            if delivery.failure is not None:
+                status = DeliveryStatus.FAILED
+            elif delivery.handled:
+                status = DeliveryStatus.PENDING
+            else:
+                status = DeliveryStatus.IGNORED
             rows.append(
                 {
                     "guid": delivery.guid,
@@ -109,7 +116,8 @@ class DeliveryOperations(TransactionBase):
                     "received_at": now,
                     "status": status.value,
                     "attempts": 0,
-                    "processed_at": None if delivery.handled else now,
+                    "processed_at": None if status is DeliveryStatus.PENDING else now,
+                    "last_error": delivery.failure,
                     "payload": delivery.payload,
                 }
             )

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from prwatch.context import ProcessContext
-from prwatch.events.envelope import HANDLED_EVENTS, MalformedDelivery, decode_payload, read_envelope
-from prwatch.events.errors import PermanentDeliveryError
-from prwatch.events.payload_checks import checked_events, refusal
+from prwatch.events.envelope import HANDLED_EVENTS, Envelope, MalformedDelivery, read_envelope
+from prwatch.events.intake_checks import InvalidDelivery, check_delivery
+from prwatch.github import validation
 from prwatch.github.signature import verify
 from prwatch.store import StoreError
 from prwatch.store.deliveries import NewDelivery
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 # GitHub does not send payloads over 25 MB.
 # https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
 MAX_BODY_BYTES = 25 * 1024 * 1024
-MAX_GUID_LENGTH = 64
+MAX_GUID_LENGTH = validation.MAX_GUID
 
 
 class BodyTooLarge(Exception):
@@ -53,6 +54,10 @@ def request_intake(request: Request) -> DeliveryIntake:
     return intake
 
 
+# A signed, well-formed JSON body whose content prwatch refuses to store.
+INVALID_STATUS = 422
+
+
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -70,9 +75,12 @@ async def receive_webhook(request: Request) -> JSONResponse:
 
 
 def delivery_outcome(response: JSONResponse) -> str:
-    """accepted, duplicate, ping, or the refusal's status code."""
+    """accepted, duplicate, ping, invalid (a signed delivery refused by the boundary rules),
+    or the refusal's status code."""
     if response.status_code == 202:
         return "accepted"
+    if response.status_code == INVALID_STATUS:
+        return "invalid"
     if response.status_code == 200:
         return "duplicate" if b'"duplicate"' in response.body else "ping"
     return str(response.status_code)
@@ -100,13 +108,17 @@ async def _receive(request: Request) -> JSONResponse:
     if len(guid) > MAX_GUID_LENGTH:
         return error(400, f"X-GitHub-Delivery longer than {MAX_GUID_LENGTH} characters")
     try:
-        envelope = read_envelope(body)
+        validation.delivery_guid(guid)
+    except validation.InvalidValue as problem:
+        return error(400, str(problem))
+    try:
+        envelope = check_delivery(event, body)
     except MalformedDelivery as problem:
         return error(400, str(problem))
+    except InvalidDelivery as problem:
+        return await _refuse(request, guid, event, body, str(problem))
     if event == "ping":
         return JSONResponse({"ok": True})
-    if event in checked_events() and (reason := _refusal(event, body)) is not None:
-        return error(422, reason)
 
     handled = event in HANDLED_EVENTS
     delivery = NewDelivery(
@@ -132,12 +144,63 @@ async def _receive(request: Request) -> JSONResponse:
     return JSONResponse({"delivery": guid}, status_code=202)
 
 
-def _refusal(event: str, body: bytes) -> str | None:
-    """Why a delivery of an event with closed enums must be refused before it is stored."""
+async def _refuse(
+    request: Request, guid: str, event: str, body: bytes, reason: str
+) -> JSONResponse:
+    """Answer a signed delivery that broke a boundary rule: recorded as failed with the
+    reason (so the delivery ledger does not ask for it again), never applied. The answer is
+    4xx even when the record cannot be written: a redelivery would be refused the same way."""
+    routing = _storable_routing(body)
+    refused = NewDelivery(
+        guid,
+        _storable_event(event),
+        routing.action,
+        routing.installation_id,
+        routing.repository_id,
+        body,
+        handled=False,
+        failure=f"refused at intake: {reason}",
+    )
+    log.warning(
+        "delivery refused", extra={"delivery_id": guid, "event": refused.event, "reason": reason}
+    )
     try:
-        return refusal(event, decode_payload(body, event))
-    except PermanentDeliveryError as malformed:
-        return str(malformed)
+        await request_intake(request).record(refused)
+    except Exception as problem:  # the request's boundary: the refusal stands
+        log.warning(
+            "could not record a refused delivery",
+            extra={"delivery_id": guid, "error": f"{type(problem).__name__}: {problem}"},
+        )
+    return error(INVALID_STATUS, reason)
+
+
+def _storable_event(event: str) -> str:
+    try:
+        return validation.event_name(event, "X-GitHub-Event")
+    except validation.InvalidValue:
+        kept = "".join(c for c in event.lower() if c.isascii() and (c.isalnum() or c == "_"))
+        return kept[: validation.MAX_EVENT_NAME] or "invalid"
+
+
+def _storable_routing(body: bytes) -> Envelope:
+    """The routing fields of a refused delivery that are fit to store; the others None."""
+    try:
+        envelope = read_envelope(body)
+    except (MalformedDelivery, RecursionError):
+        return Envelope(None, None, None)
+
+    def fit(check: Callable[[object, str], object], value: object) -> bool:
+        try:
+            check(value, "")
+        except validation.InvalidValue:
+            return False
+        return True
+
+    return Envelope(
+        envelope.action if fit(validation.event_name, envelope.action) else None,
+        envelope.installation_id if fit(validation.github_id, envelope.installation_id) else None,
+        envelope.repository_id if fit(validation.github_id, envelope.repository_id) else None,
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:

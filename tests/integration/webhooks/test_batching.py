@@ -242,6 +242,15 @@ async def test_a_delivery_that_fails_in_a_batch_fails_alone(database_url: str) -
         guids = []
         sent = [("pull_request", good[0]), ("pull_request", bad), ("check_run", good[1])]
         for event, body in sent:
+            if body is bad:  # the intake refuses it: stored as an older prwatch would have
+                guid = str(uuid.uuid4())
+                raw = json.dumps(bad).encode()
+                async with env.store.transaction() as tx:
+                    await tx.record_deliveries(
+                        [NewDelivery(guid, event, "opened", 1, bad["repository"]["id"], raw)]
+                    )
+                guids.append(guid)
+                continue
             response = await env.send(event, body)
             guids.append(response.json()["delivery"])
         lane = delivery_lane(env.store, DEFAULT_CLAIM_TIMEOUT)

@@ -98,7 +98,7 @@ async def test_the_latest_status_per_context_wins_whatever_the_delivery_order(
         assert [s["state"] for s in (await env.pull(2))["statuses"]] == ["pending", "success"]
 
 
-async def test_a_status_outside_githubs_states_is_refused_and_nothing_stored(
+async def test_a_status_outside_githubs_states_is_refused_and_recorded_failed(
     database_url: str,
 ) -> None:
     async with webhook_env(database_url) as env:
@@ -113,4 +113,6 @@ async def test_a_status_outside_githubs_states_is_refused_and_nothing_stored(
             response = await env.send("status", bad)
             assert response.status_code == 422, (bad, response.text)
             assert "status" in response.json()["error"]
-        assert sum((await env.counts()).values()) == 0
+        counts = await env.counts()  # kept for the record (and the ledger), never applied
+        assert counts[DeliveryStatus.FAILED] == sum(counts.values()) == 6
+        assert await env.changes() == []
