@@ -171,8 +171,14 @@ async def create_status(request: Request, sim: Any, body: dict[str, Any]) -> Any
 
 
 async def update_check_run(request: Request, sim: Any, body: dict[str, Any]) -> Any:
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, str) and a for a in actions):
+        raise ValueError("actions must be a list of identifiers")
     run = sim.world.update_check_run(
-        int(request.path_params["run_id"]), status=body["status"], conclusion=body.get("conclusion")
+        int(request.path_params["run_id"]),
+        status=body["status"],
+        conclusion=body.get("conclusion"),
+        actions=actions,
     )
     return _run(sim.world, run)
 

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from prwatch.sim.admin import ADMIN_ROUTES
+from prwatch.sim.admin_collaboration import COLLABORATION_ROUTES
 from prwatch.sim.auth import TokenStore, generate_private_key_pem, public_key_pem
 from prwatch.sim.clock import Clock, SystemClock
 from prwatch.sim.config import SimConfig
@@ -105,6 +106,7 @@ class Simulator:
         else:
             routes.extend(rest)
         routes.extend(ADMIN_ROUTES)
+        routes.extend(COLLABORATION_ROUTES)
         routes.extend(graphql_routes(self, path=self.graphql_path))
 
         @asynccontextmanager

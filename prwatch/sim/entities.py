@@ -22,13 +22,20 @@ class Installation:
         "created_at",
         "deleted",
         "id",
+        "permissions",
         "repository_ids",
         "suspended_at",
         "updated_at",
     )
 
     def __init__(
-        self, id: int, account: User, created_at: int, *, account_shown: bool = True
+        self,
+        id: int,
+        account: User,
+        created_at: int,
+        permissions: dict[str, str] | None = None,
+        *,
+        account_shown: bool = True,
     ) -> None:
         self.id = id
         # A user, an organization, or an enterprise (an account of type "Enterprise"): GitHub
@@ -40,6 +47,7 @@ class Installation:
         self.suspended_at: int | None = None
         self.deleted = False
         self.repository_ids: set[int] = set()
+        self.permissions: dict[str, str] = dict(permissions or {})  # what the owner accepted
 
     @property
     def suspended(self) -> bool:
@@ -56,6 +64,7 @@ class Repository:
         "id",
         "installation_id",
         "meta_rev",
+        "milestones",
         "name",
         "owner",
         "private",
@@ -91,6 +100,7 @@ class Repository:
         self.pulls_rev = 0  # bumped by any change to this repository's pull requests
         self.meta_rev = 0  # bumped by any change to the repository object itself
         self.fragment: str | None = None  # cached JSON of the repository object
+        self.milestones: list[Milestone] = []  # index = number - 1
 
     @property
     def full_name(self) -> str:
@@ -102,9 +112,43 @@ class Repository:
         self.fragment = None
 
 
+class Milestone:
+    __slots__ = ("created_at", "creator", "due_on", "id", "number", "title")
+
+    def __init__(
+        self, id: int, number: int, title: str, creator: User, created_at: int, due_on: int
+    ) -> None:
+        self.id = id
+        self.number = number
+        self.title = title
+        self.creator = creator
+        self.created_at = created_at
+        self.due_on = due_on
+
+
+class AutoMerge:
+    """A PR's auto-merge request: merged by GitHub once its requirements are met."""
+
+    __slots__ = ("commit_message", "commit_title", "enabled_by", "merge_method")
+
+    def __init__(
+        self,
+        enabled_by: User,
+        merge_method: str,
+        commit_title: str | None = None,
+        commit_message: str | None = None,
+    ) -> None:
+        self.enabled_by = enabled_by
+        self.merge_method = merge_method  # merge | squash | rebase
+        self.commit_title = commit_title
+        self.commit_message = commit_message
+
+
 class PullRequest:
     __slots__ = (
+        "assignees",
         "author",
+        "auto_merge",
         "base_ref",
         "base_sha",
         "body",
@@ -117,12 +161,17 @@ class PullRequest:
         "head_sha",
         "id",
         "labels",
+        "lock_reason",
+        "locked",
         "merge_commit_sha",
         "merged",
         "merged_at",
         "merged_by",
+        "milestone",
         "number",
+        "queued_at",
         "repo",
+        "requested_reviewers",
         "rev",
         "state",
         "title",
@@ -169,6 +218,13 @@ class PullRequest:
         self.labels: tuple[str, ...] = ()
         self.commits = 1
         self.rev = 0
+        self.assignees: tuple[User, ...] = ()
+        self.requested_reviewers: tuple[User, ...] = ()
+        self.milestone: Milestone | None = None
+        self.locked = False
+        self.lock_reason: str | None = None  # resolved | off-topic | too heated | spam
+        self.auto_merge: AutoMerge | None = None
+        self.queued_at: int | None = None  # in the base branch's merge queue since
 
     @property
     def is_fork(self) -> bool:
@@ -217,6 +273,7 @@ class CheckSuite:
 
 class CheckRun:
     __slots__ = (
+        "actions",
         "completed_at",
         "conclusion",
         "id",
@@ -234,6 +291,7 @@ class CheckRun:
         self.conclusion: str | None = None
         self.started_at = started_at
         self.completed_at: int | None = None
+        self.actions: tuple[str, ...] = ()  # identifiers of the buttons the check app offers
 
     @property
     def head_sha(self) -> str:

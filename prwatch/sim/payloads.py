@@ -66,12 +66,15 @@ def pull_request(world: World, pr: PullRequest, action: str, **extra: Any) -> di
     body: dict[str, Any] = {"action": action, "number": pr.number}
     if "changes" in extra:
         body["changes"] = extra.pop("changes")
-    body["pull_request"] = world.render.pull_request(pr, full=True)
-    body.update(extra)  # label | before/after
+    body["pull_request"] = world.render.pull_request(pr, full=True, payload=True)
+    shown = extra.pop("pull_request_milestone", None)
+    if shown is not None:  # `demilestoned` shows the milestone removed
+        body["pull_request"]["milestone"] = world.render.milestone(pr.repo, shown)
+    body.update(extra)  # label | before/after | assignee | requested_reviewer | milestone | reason
     return _repo_scoped(world, pr.repo, body)
 
 
-def check_run(world: World, run: CheckRun, action: str) -> dict[str, Any]:
+def check_run(world: World, run: CheckRun, action: str, **extra: Any) -> dict[str, Any]:
     suite = run.suite
     app = world.check_apps[suite.app_id]
     prs = world.check_prs(suite)
@@ -79,6 +82,7 @@ def check_run(world: World, run: CheckRun, action: str) -> dict[str, Any]:
         "action": action,
         "check_run": world.render.check_run(run, app, prs, for_payload=True),
     }
+    body.update(extra)  # requested_action
     return _repo_scoped(world, suite.repo, body)
 
 
@@ -137,7 +141,7 @@ def installation_object(world: World, inst: Installation) -> dict[str, Any]:
         "app_slug": world.app_slug,
         "target_id": inst.account.id,
         "target_type": inst.account.type,
-        "permissions": dict(PERMISSIONS),
+        "permissions": dict(inst.permissions),
         "events": list(EVENTS),
         "created_at": iso(inst.created_at),
         "updated_at": iso(inst.updated_at),

@@ -12,7 +12,16 @@ import json
 from typing import Any
 
 from prwatch.sim.clock import iso
-from prwatch.sim.entities import CheckApp, CheckRun, CheckSuite, PullRequest, Repository, User
+from prwatch.sim.entities import (
+    AutoMerge,
+    CheckApp,
+    CheckRun,
+    CheckSuite,
+    Milestone,
+    PullRequest,
+    Repository,
+    User,
+)
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -203,10 +212,12 @@ class Renderer:
         }
 
     # ---- labels -----------------------------------------------------------------------------
-    def label(self, repo: Repository, name: str) -> dict[str, Any]:
+    def label(self, repo: Repository, name: str, *, payload: bool = False) -> dict[str, Any]:
+        """A label; REST adds `archived_by` (label archiving), webhook payloads do not have it
+        (GitHub's payload schemas)."""
         color, description = LABEL_COLORS.get(name, ("c5def5", None))
         id = stable_id(f"{repo.id}:{name}")
-        return {
+        label: dict[str, Any] = {
             "id": id,
             "node_id": node_id("Label", id),
             "url": f"{self.api}/repos/{repo.full_name}/labels/{name.replace(' ', '%20')}",
@@ -214,7 +225,40 @@ class Renderer:
             "color": color,
             "default": name in DEFAULT_LABELS,
             "description": description,
-            "archived_by": None,  # newer REST field (label archiving); null unless archived
+        }
+        if not payload:
+            label["archived_by"] = None  # null unless archived
+        return label
+
+    def milestone(self, repo: Repository, milestone: Milestone) -> dict[str, Any]:
+        a = f"{self.api}/repos/{repo.full_name}/milestones/{milestone.number}"
+        on = [pr for pr in repo.pulls if pr.milestone is milestone]
+        closed = sum(1 for pr in on if pr.state == "closed")
+        return {
+            "url": a,
+            "html_url": f"{self.web}/{repo.full_name}/milestone/{milestone.number}",
+            "labels_url": f"{a}/labels",
+            "id": milestone.id,
+            "node_id": node_id("Milestone", milestone.id),
+            "number": milestone.number,
+            "title": milestone.title,
+            "description": None,
+            "creator": self.user(milestone.creator),
+            "open_issues": len(on) - closed,
+            "closed_issues": closed,
+            "state": "open",
+            "created_at": iso(milestone.created_at),
+            "updated_at": iso(milestone.created_at),
+            "due_on": iso(milestone.due_on),
+            "closed_at": None,
+        }
+
+    def auto_merge(self, request: AutoMerge) -> dict[str, Any]:
+        return {
+            "enabled_by": self.user(request.enabled_by),
+            "merge_method": request.merge_method,
+            "commit_title": request.commit_title,
+            "commit_message": request.commit_message,
         }
 
     # ---- pull requests ----------------------------------------------------------------------
@@ -226,8 +270,9 @@ class Renderer:
             f"- keeps the behaviour covered by tests\n- refs #{max(1, pr.number - 1)}"
         )
 
-    def pull_request_json(self, pr: PullRequest, *, full: bool) -> str:
-        """One PR as JSON: `full` for `GET …/pulls/{n}` and payloads, else a list item."""
+    def pull_request_json(self, pr: PullRequest, *, full: bool, payload: bool = False) -> str:
+        """One PR as JSON: `full` for `GET …/pulls/{n}` and payloads, else a list item;
+        `payload` for a webhook's, which lacks a few of REST's newer fields."""
         repo = pr.repo
         a = f"{self.api}/repos/{repo.full_name}"
         h = f"{self.web}/{repo.full_name}"
@@ -243,7 +288,7 @@ class Renderer:
             "issue_url": f"{a}/issues/{n}",
             "number": n,
             "state": pr.state,
-            "locked": False,
+            "locked": pr.locked,
             "title": pr.title,
             "user": "\x00U",
             "body": self.pull_request_body(pr),
@@ -252,12 +297,12 @@ class Renderer:
             "closed_at": iso(pr.closed_at),
             "merged_at": iso(pr.merged_at),
             "merge_commit_sha": pr.merge_commit_sha,
-            "assignee": None,
-            "assignees": [],
-            "requested_reviewers": [],
+            "assignee": self.user(pr.assignees[0]) if pr.assignees else None,
+            "assignees": [self.user(user) for user in pr.assignees],
+            "requested_reviewers": [self.user(user) for user in pr.requested_reviewers],
             "requested_teams": [],
-            "labels": [self.label(repo, name) for name in pr.labels],
-            "milestone": None,
+            "labels": [self.label(repo, name, payload=payload) for name in pr.labels],
+            "milestone": None if pr.milestone is None else self.milestone(repo, pr.milestone),
             "commits_url": f"{a}/pulls/{n}/commits",
             "review_comments_url": f"{a}/pulls/{n}/comments",
             "review_comment_url": f"{a}/pulls/comments{{/number}}",
@@ -288,8 +333,8 @@ class Renderer:
                 "statuses": {"href": f"{a}/statuses/{pr.head_sha}"},
             },
             "author_association": "MEMBER" if not pr.is_fork else "CONTRIBUTOR",
-            "auto_merge": None,
-            "active_lock_reason": None,
+            "auto_merge": None if pr.auto_merge is None else self.auto_merge(pr.auto_merge),
+            "active_lock_reason": pr.lock_reason,
             "draft": pr.draft,
         }
         if full:
@@ -322,8 +367,10 @@ class Renderer:
             fragments.append(('"\\u0000MB"', self.user_json(pr.merged_by)))
         return _splice(_dumps(data), fragments)
 
-    def pull_request(self, pr: PullRequest, *, full: bool = True) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.pull_request_json(pr, full=full))
+    def pull_request(
+        self, pr: PullRequest, *, full: bool = True, payload: bool = False
+    ) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.pull_request_json(pr, full=full, payload=payload))
         return parsed
 
     def pull_request_ref(self, pr: PullRequest) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from prwatch.sim import payloads
 from prwatch.sim.clock import Clock, SystemClock, iso
+from prwatch.sim.collaboration import Collaboration
 from prwatch.sim.entities import (
     CheckApp,
     CheckRun,
@@ -35,7 +36,7 @@ ALL_CONCLUSIONS = frozenset({*CONCLUSIONS, "action_required", "stale"})
 Listener = Callable[[WorldEvent], None]
 
 
-class World:
+class World(Collaboration):
     """All simulated GitHub state. Not thread-safe: use it from one event loop."""
 
     def __init__(
@@ -74,6 +75,7 @@ class World:
         self._next = {"user": 9_000_000, "repo": 300_000_000, "pr": 1_500_000_000}
         self._next |= {"suite": 9_000_000_000, "run": 20_000_000_000, "inst": 40_000_000}
         self._next |= {"status": 30_000_000_000}
+        self._next["milestone"] = 7_000_000
         self.sender = self.user("octo-dev")
         ci_owner = self.user("ci-org", "Organization")
         self.default_check_app = self.add_check_app(
@@ -251,7 +253,7 @@ class World:
         if inst_id in self.installations and not self.installations[inst_id].deleted:
             raise InvalidMutationError(f"installation {inst_id} exists")
         inst = self.installations[inst_id] = Installation(
-            inst_id, account, self.clock.now(), account_shown=account_shown
+            inst_id, account, self.clock.now(), payloads.PERMISSIONS, account_shown=account_shown
         )
         self.installations_rev += 1
         self._emit(
@@ -375,7 +377,9 @@ class World:
             changes["title"] = {"from": pr.title}
             pr.title = title
         if body is not None and body != self.render.pull_request_body(pr):
-            changes["body"] = {"from": self.render.pull_request_body(pr)}
+            # `changes.body.from` is always a string: a PR without a body had "" (GitHub's
+            # payload schema: https://docs.github.com/webhooks/webhook-events-and-payloads#pull_request)
+            changes["body"] = {"from": self.render.pull_request_body(pr) or ""}
             pr.body = body
         if base_ref is not None and base_ref != pr.base_ref:
             changes["base"] = {"ref": {"from": pr.base_ref}, "sha": {"from": pr.base_sha}}
@@ -393,7 +397,7 @@ class World:
             return pr
         pr.labels = (*pr.labels, name)
         self._touch(pr)
-        self._emit_pr(pr, "labeled", label=self.render.label(pr.repo, name))
+        self._emit_pr(pr, "labeled", label=self.render.label(pr.repo, name, payload=True))
         return pr
 
     def remove_label(self, repository_id: int, number: int, name: str) -> PullRequest:
@@ -402,13 +406,15 @@ class World:
             raise NotFoundError(f"label {name!r} not on {pr.repo.full_name}#{number}")
         pr.labels = tuple(label for label in pr.labels if label != name)
         self._touch(pr)
-        self._emit_pr(pr, "unlabeled", label=self.render.label(pr.repo, name))
+        self._emit_pr(pr, "unlabeled", label=self.render.label(pr.repo, name, payload=True))
         return pr
 
     def close_pull_request(self, repository_id: int, number: int) -> PullRequest:
         pr = self.pull_request(repository_id, number)
         if pr.state != "open":
             raise InvalidMutationError(f"{pr.repo.full_name}#{number} is not open")
+        if pr.queued_at is not None:
+            self.dequeue(repository_id, number, reason="MANUAL")  # a closed PR leaves the queue
         pr.state = "closed"
         self._touch(pr)
         pr.closed_at = pr.updated_at
@@ -423,6 +429,8 @@ class World:
             raise InvalidMutationError(f"{pr.repo.full_name}#{number} is not open")
         if pr.draft:
             raise InvalidMutationError(f"{pr.repo.full_name}#{number} is a draft")
+        if pr.queued_at is not None:
+            self.dequeue(repository_id, number, reason="MERGE")  # the queue merged it
         pr.state = "closed"
         pr.merged = True
         self._touch(pr)
@@ -462,6 +470,8 @@ class World:
             raise InvalidMutationError(f"{pr.repo.full_name}#{number} is not open")
         if pr.draft == draft:
             return pr
+        if draft and pr.queued_at is not None:
+            self.dequeue(repository_id, number, reason="MANUAL")  # a draft cannot stay queued
         pr.draft = draft
         self._touch(pr)
         self._emit_pr(pr, "converted_to_draft" if draft else "ready_for_review")
@@ -529,9 +539,15 @@ class World:
         )
 
     def update_check_run(
-        self, run_id: int, *, status: str, conclusion: str | None = None
+        self,
+        run_id: int,
+        *,
+        status: str,
+        conclusion: str | None = None,
+        actions: Iterable[str] = (),
     ) -> CheckRun:
-        """Move a check run along queued → in_progress → completed(conclusion)."""
+        """Move a check run along queued → in_progress → completed(conclusion); a completed
+        run may offer `actions` (button identifiers) for `check_run.requested_action`."""
         run = self.check_run(run_id)
         if status not in RUN_STATUSES:
             raise InvalidMutationError(f"unknown check run status {status!r}")
@@ -548,35 +564,95 @@ class World:
         run.conclusion = conclusion
         if status == "completed":
             run.completed_at = max(now, run.started_at)
+            run.actions = tuple(actions)
         suite = run.suite
         suite.updated_at = now
         self._bump_sha(suite)
+        # The suite completes with its last run: the run's own `completed` payload already
+        # embeds the completed suite, and `check_suite.completed` follows it.
+        suite_completed = self._settle(suite)
         if status == "completed":
             self._emit_run(run, "completed")
-        self.settle_suite(suite)
+        if suite_completed:
+            self._emit_suite(suite, "completed")
         return run
 
     def settle_suite(self, suite: CheckSuite) -> None:
+        """Derive the suite's status from its latest runs, emitting `completed` when it ends."""
+        if self._settle(suite):
+            self._emit_suite(suite, "completed")
+
+    def _settle(self, suite: CheckSuite) -> bool:
+        """Set the suite's status and conclusion from its latest runs; True if it just
+        completed."""
         latest = latest_runs(suite.runs)
         if latest and all(run.status == "completed" for run in latest):
-            if suite.status != "completed":
-                suite.status = "completed"
-                suite.conclusion = _suite_conclusion([run.conclusion for run in latest])
-                self._emit_suite(suite, "completed")
-        elif any(run.status != "queued" for run in latest):
+            if suite.status == "completed":
+                return False
+            suite.status = "completed"
+            suite.conclusion = _suite_conclusion([run.conclusion for run in latest])
+            return True
+        if any(run.status != "queued" for run in latest):
             suite.status, suite.conclusion = "in_progress", None
         else:
             suite.status, suite.conclusion = "queued", None
+        return False
 
     def rerun_check_run(self, run_id: int) -> CheckRun:
-        """A re-run: a NEW check run (new id) with the same name on the same commit."""
+        """A re-run: a NEW check run (new id) with the same name on the same commit.
+
+        GitHub offers "Re-run" only on a completed run of a completed suite, and its
+        `check_run.rerequested` payload shows both completed
+        (https://docs.github.com/rest/checks/runs#rerequest-a-check-run)."""
         old = self.check_run(run_id)
+        if old.status != "completed" or old.suite.status != "completed":
+            raise InvalidMutationError(
+                f"check run {run_id} can be re-run only once it and its suite are completed"
+            )
+        if latest_runs([run for run in old.suite.runs if run.name == old.name])[0] is not old:
+            raise InvalidMutationError(f"check run {run_id} was re-run already")
         self._emit_run(old, "rerequested")
-        suite = old.suite
-        run = self._new_run(suite, old.name, self.clock.now(), emit=True)
-        suite.updated_at = self.clock.now()
+        return self._rerun(old.suite, [old.name])[0]
+
+    def rerequest_check_suite(self, suite_id: int) -> CheckSuite:
+        """ "Re-run all checks": `check_suite.rerequested`, then a new run for each of the
+        suite's checks (https://docs.github.com/rest/checks/suites#rerequest-a-check-suite)."""
+        suite = self.suites.get(suite_id)
+        if suite is None or suite.repo.deleted:
+            raise NotFoundError(f"check suite {suite_id} not found")
+        if suite.status != "completed":
+            raise InvalidMutationError(f"check suite {suite_id} is not completed")
+        self._emit_suite(suite, "rerequested")
+        self._rerun(suite, [run.name for run in latest_runs(suite.runs)])
+        return suite
+
+    def _rerun(self, suite: CheckSuite, names: list[str]) -> list[CheckRun]:
+        now = self.clock.now()
+        runs = [self._new_run(suite, name, now, emit=True) for name in names]
+        suite.updated_at = now
         self._bump_sha(suite)
-        self.settle_suite(suite)
+        self._settle(suite)
+        return runs
+
+    def request_check_run_action(self, run_id: int, identifier: str) -> CheckRun:
+        """A user pressed one of the buttons the check app put on its run:
+        `check_run.requested_action` with that button's identifier
+        (https://docs.github.com/rest/guides/using-the-rest-api-to-interact-with-checks#check-runs-and-requested-actions)."""
+        run = self.check_run(run_id)
+        if identifier not in run.actions:
+            raise InvalidMutationError(
+                f"check run {run_id} offers no action {identifier!r} (it offers {run.actions})"
+            )
+        repo = run.suite.repo
+        self._emit(
+            "check_run",
+            "requested_action",
+            repo.installation_id,
+            repo.id,
+            lambda: payloads.check_run(
+                self, run, "requested_action", requested_action={"identifier": identifier}
+            ),
+        )
         return run
 
     def create_status(
@@ -722,6 +798,28 @@ class World:
                 None,
                 lambda: payloads.installation(self, inst, "unsuspend"),
             )
+        return inst
+
+    def accept_new_permissions(
+        self, installation_id: int, permissions: dict[str, str]
+    ) -> Installation:
+        """The owner accepts the permissions an App update asked for:
+        `installation.new_permissions_accepted` carries the installation with all of them
+        (https://docs.github.com/webhooks/webhook-events-and-payloads#installation)."""
+        inst = self.installation(installation_id)
+        for name, level in permissions.items():
+            if level not in ("read", "write", "admin") or not name:
+                raise InvalidMutationError(f"permission {name!r}: {level!r} is not a level")
+        inst.permissions = {**inst.permissions, **permissions}
+        inst.updated_at = self.clock.now()
+        self.installations_rev += 1
+        self._emit(
+            "installation",
+            "new_permissions_accepted",
+            inst.id,
+            None,
+            lambda: payloads.installation(self, inst, "new_permissions_accepted"),
+        )
         return inst
 
     def delete_installation(self, installation_id: int) -> Installation:

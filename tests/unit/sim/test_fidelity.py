@@ -34,7 +34,6 @@ EXTRA_ALLOWED = {
     "app_slug",
     "has_multiple_single_files",
     "single_file_paths",
-    "archived_by",
 }
 # Present only for check runs started by a deployment.
 MISSING_ALLOWED = {"deployment"}

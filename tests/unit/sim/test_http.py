@@ -201,7 +201,8 @@ async def test_check_runs_latest_and_all(sim: Simulator, client: httpx.AsyncClie
     pr = sim.world.open_pull_request(repo.id, title="x")
     suite = sim.world.create_check_suite(repo.id, pr.head_sha, ["build", "lint"])
     sim.world.update_check_run(suite.runs[0].id, status="completed", conclusion="failure")
-    rerun = sim.world.rerun_check_run(suite.runs[0].id)
+    sim.world.update_check_run(suite.runs[1].id, status="completed", conclusion="success")
+    rerun = sim.world.rerun_check_run(suite.runs[0].id)  # GitHub re-runs only completed suites
     url = f"/repos/{repo.full_name}/commits/{pr.head_sha}/check-runs"
     latest = (await client.get(url, headers=auth)).json()
     assert latest["total_count"] == 2
@@ -221,7 +222,7 @@ async def test_check_runs_latest_and_all(sim: Simulator, client: httpx.AsyncClie
     ).json()
     assert suites["total_count"] == 1
     before = pr.updated_at
-    sim.world.update_check_run(suite.runs[1].id, status="in_progress")
+    sim.world.update_check_run(rerun.id, status="in_progress")
     assert pr.updated_at == before  # check runs never touch the PR's updated_at
 
 

@@ -194,6 +194,13 @@ async def test_admin_api_mutations_and_truth() -> None:
             f"/_sim/check-runs/{run_id}", json={"status": "completed", "conclusion": "success"}
         )
         assert done.json()["conclusion"] == "success"
+        refused = await c.post(f"/_sim/check-runs/{run_id}/rerun")
+        assert refused.status_code == 422  # its suite is still running
+        for other in runs["check_runs"][1:]:
+            await c.patch(
+                f"/_sim/check-runs/{other['id']}",
+                json={"status": "completed", "conclusion": "success"},
+            )
         assert (await c.post(f"/_sim/check-runs/{run_id}/rerun")).json()["id"] != run_id
         assert (await c.post(f"{base}/pulls/{n}/merge")).json()["merged"] is True
         churned = (await c.post("/_sim/churn", json={"seed": 1, "pr_fraction": 0.2})).json()
