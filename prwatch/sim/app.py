@@ -20,6 +20,7 @@ from prwatch.sim.config import SimConfig
 from prwatch.sim.gateway import endpoint
 from prwatch.sim.graphql import graphql_routes
 from prwatch.sim.limits import RateLimiter, SecondaryLimiter, Stats
+from prwatch.sim.oauth import OAUTH_PAGES, USER_ROUTES, OAuthState
 from prwatch.sim.rest_app import APP_ROUTES, manifest_page, rate_limit
 from prwatch.sim.rest_repos import REPO_ROUTES
 from prwatch.sim.rest_statuses import STATUS_GET_ROUTES, STATUS_POST_ROUTES
@@ -75,6 +76,7 @@ class Simulator:
         self.stats = Stats()
         self.fault_rng = random.Random(config.fault_seed)
         self.manifest_codes: dict[str, tuple[dict[str, Any], int]] = {}
+        self.oauth = OAuthState()
         self.webhooks = WebhookSender(config, self.clock, webhook_transport)
         self.world.subscribe(self.webhooks.on_event)
         self.app = self._build_app()
@@ -107,6 +109,7 @@ class Simulator:
             routes.extend(rest)
         routes.extend(ADMIN_ROUTES)
         routes.extend(COLLABORATION_ROUTES)
+        routes.extend(OAUTH_PAGES)
         routes.extend(graphql_routes(self, path=self.graphql_path))
 
         @asynccontextmanager
@@ -139,6 +142,7 @@ class Simulator:
                 methods=["GET"],
             )
         )
+        routes.extend(USER_ROUTES)
         routes.append(Route("/settings/apps/new", manifest_page, methods=["POST"]))
         routes.append(
             Route("/organizations/{org}/settings/apps/new", manifest_page, methods=["POST"])

@@ -27,6 +27,7 @@ from prwatch.web.change_feed import ChangeFeed
 from prwatch.web.hardening import SecurityHeaders
 from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.intake import DeliveryIntake
+from prwatch.web.oauth import OAUTH_ROUTES, visibility_refresh
 from prwatch.web.openapi import OPENAPI_ENDPOINT
 from prwatch.web.pages import PAGE_ROUTES
 from prwatch.web.sessions import SessionReader
@@ -103,6 +104,7 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
         Route("/webhooks", receive_webhook, methods=["POST"]),
         *(endpoint.route() for endpoint in endpoints),
         *PAGE_ROUTES,
+        *OAUTH_ROUTES,
         Mount("/static", StaticFiles(packages=[("prwatch.web", "static")]), name="static"),
     ]
     middleware = [
@@ -132,6 +134,7 @@ def _session_readers(settings: Settings) -> Callable[[ProcessContext], SessionRe
     def reader(context: ProcessContext) -> SessionReader | None:
         if settings.client_secret is None:
             return None
-        return SessionReader(context.store, settings.client_secret)
+        refresh = visibility_refresh(settings, context.store)
+        return SessionReader(context.store, settings.client_secret, refresh=refresh)
 
     return reader

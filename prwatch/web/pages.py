@@ -16,7 +16,8 @@ from starlette.routing import Route
 from prwatch.domain.models import CheckRunSnapshot, FieldValue, PullRequestSnapshot
 from prwatch.store import RetryableStoreError, StoredChange, StoreTransaction
 from prwatch.store.records import InstallationRecord, RepositoryRecord, SweepRecord
-from prwatch.web.access import Visibility, caller
+from prwatch.web.access import Caller, Visibility, caller
+from prwatch.web.sessions import SessionReader
 from prwatch.web.webhooks import request_context
 
 REFRESH_SECONDS = 3
@@ -128,7 +129,16 @@ async def _render(request: Request, template: str) -> HTMLResponse:
             context = await status_context(tx, who.visibility)
     except RetryableStoreError:
         return HTMLResponse("<p>The database is not reachable right now.</p>", status_code=503)
+    context["signed_in"] = signed_in_context(request, who)
     return HTMLResponse(templates().get_template(template).render(context))
+
+
+def signed_in_context(request: Request, who: Caller) -> dict[str, str] | None:
+    """The signed-in person's name and the CSRF token of their sign-out form."""
+    reader = getattr(request.app.state, "session_reader", None)
+    if who.session_hash is None or not isinstance(reader, SessionReader):
+        return None
+    return {"login": who.name, "csrf": reader.csrf_token(who.session_hash)}
 
 
 async def status_page(request: Request) -> HTMLResponse:

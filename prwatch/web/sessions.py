@@ -28,6 +28,7 @@ SESSION_LIFETIME = timedelta(hours=8)  # GitHub's user tokens of Apps live 8 hou
 # GitHub is asked again what the user may see after this long (at most 10 minutes of stale
 # access after a person loses it on GitHub).
 VISIBILITY_REFRESH = timedelta(minutes=5)
+VISIBILITY_LIMIT = timedelta(minutes=10)  # past this, GitHub must have confirmed it again
 _SESSION_ID_BYTES = 32
 
 # Given a session whose visibility is due, the refreshed one; None ends the session (GitHub
