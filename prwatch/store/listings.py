@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, exists, func, select
+from sqlalchemy import ColumnElement, Select, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from prwatch.domain.models import PullRequestSnapshot
 from prwatch.store.base import TransactionBase, chunked, select_repository_by_name
 from prwatch.store.errors import InvalidStoreInput
 from prwatch.store.reads import PR_STATE_FILTERS
-from prwatch.store.records import RepositoryRecord
-from prwatch.store.rows import pull_request_from_row, repository_from_row
-from prwatch.store.schema import pull_requests, repositories
+from prwatch.store.records import RepositoryRecord, StoredChange
+from prwatch.store.rows import change_from_row, pull_request_from_row, repository_from_row
+from prwatch.store.schema import changes, pull_requests, repositories
 from prwatch.store.scope import Scope, scope_clause
 
 MAX_PAGE = 10_000
@@ -31,6 +31,8 @@ class PullFilter:
     state: str = "open"  # open, closed or all
     label: str | None = None  # carries this label (exact name)
     updated_since: datetime | None = None  # updated at or after
+    text: str | None = None  # in the title or the author's login, any case
+    include_drafts: bool = True
 
 
 class ListingOperations(TransactionBase):
@@ -80,21 +82,34 @@ class ListingOperations(TransactionBase):
         *,
         after_number: int = 0,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> list[PullRequestSnapshot]:
         """A repository's (not tombstoned) pull requests matching ``pull_filter`` with a number
-        above ``after_number``, by number."""
+        above ``after_number``, by number (or the most recently updated first)."""
         _check_page(limit)
+        statement = self._matching(repository_id, pull_filter).where(
+            pull_requests.c.number > after_number
+        )
+        if newest_first:
+            statement = statement.order_by(
+                pull_requests.c.updated_at.desc(), pull_requests.c.number.desc()
+            )
+        else:
+            statement = statement.order_by(pull_requests.c.number)
+        result = await self._connection.execute(statement.limit(limit))
+        return [pull_request_from_row(row) for row in result]
+
+    async def count_pull_requests(self, repository_id: int, pull_filter: PullFilter) -> int:
+        matching = self._matching(repository_id, pull_filter).subquery()
+        result = await self._connection.execute(select(func.count()).select_from(matching))
+        return int(result.scalar_one())
+
+    def _matching(self, repository_id: int, pull_filter: PullFilter) -> Select[Any]:
         if pull_filter.state not in PR_STATE_FILTERS:
             raise InvalidStoreInput(f"state must be one of {', '.join(PR_STATE_FILTERS)}")
-        statement: Select[Any] = (
-            select(pull_requests)
-            .where(
-                pull_requests.c.repository_id == repository_id,
-                pull_requests.c.removed_at.is_(None),
-                pull_requests.c.number > after_number,
-            )
-            .order_by(pull_requests.c.number)
-            .limit(limit)
+        statement: Select[Any] = select(pull_requests).where(
+            pull_requests.c.repository_id == repository_id,
+            pull_requests.c.removed_at.is_(None),
         )
         if pull_filter.state != "all":
             statement = statement.where(pull_requests.c.state == pull_filter.state)
@@ -102,8 +117,40 @@ class ListingOperations(TransactionBase):
             statement = statement.where(pull_requests.c.updated_at >= pull_filter.updated_since)
         if pull_filter.label is not None:
             statement = statement.where(self._has_label(pull_filter.label))
+        if not pull_filter.include_drafts:
+            statement = statement.where(pull_requests.c.draft.is_(False))
+        if pull_filter.text:
+            pattern = "%" + _escape_like(pull_filter.text) + "%"
+            statement = statement.where(
+                or_(
+                    pull_requests.c.title.ilike(pattern, escape="\\"),
+                    pull_requests.c.author.ilike(pattern, escape="\\"),
+                )
+            )
+        return statement
+
+    async def latest_changes(
+        self,
+        limit: int,
+        *,
+        repository_id: int | None = None,
+        pr_number: int | None = None,
+        scope: Scope | None = None,
+    ) -> list[StoredChange]:
+        """The newest ``limit`` changes (of one repository, one pull request), oldest first."""
+        _check_page(limit)
+        statement = (
+            select(changes)
+            .where(scope_clause(scope, changes.c.installation_id, changes.c.repository_id))
+            .order_by(changes.c.id.desc())
+            .limit(limit)
+        )
+        if repository_id is not None:
+            statement = statement.where(changes.c.repository_id == repository_id)
+        if pr_number is not None:
+            statement = statement.where(changes.c.pr_number == pr_number)
         result = await self._connection.execute(statement)
-        return [pull_request_from_row(row) for row in result]
+        return [change_from_row(row) for row in reversed(result.all())]
 
     def _has_label(self, label: str) -> ColumnElement[bool]:
         """``labels`` (a JSON list of names) holds ``label``, tested by the database's own JSON
@@ -112,6 +159,10 @@ class ListingOperations(TransactionBase):
             return cast(pull_requests.c.labels, JSONB).contains([label])
         each = func.json_each(pull_requests.c.labels).table_valued("value").alias("label")
         return exists(select(1).select_from(each).where(each.c.value == label))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _check_page(limit: int) -> None:

@@ -17,6 +17,7 @@ from prwatch.store.base import Clock
 from prwatch.store.deliveries import DeliveryOperations
 from prwatch.store.engine import READ_ONLY_OPTION
 from prwatch.store.errors import DatabaseUnavailable, StoreError, TransactionConflict
+from prwatch.store.history import HistoryOperations
 from prwatch.store.inventory import InventoryOperations
 from prwatch.store.listings import ListingOperations
 from prwatch.store.reads import ReadOperations
@@ -37,6 +38,7 @@ class StoreTransaction(
     DeliveryOperations,
     ReadOperations,
     ListingOperations,
+    HistoryOperations,
     SweepJobOperations,
     AccessOperations,
 ):

@@ -24,12 +24,15 @@ from prwatch.web.api import API_ENDPOINTS
 from prwatch.web.api_errors import EXCEPTION_HANDLERS
 from prwatch.web.authentication import AccessControl
 from prwatch.web.change_feed import ChangeFeed
+from prwatch.web.charts_page import CHARTS_PAGE_ROUTES
 from prwatch.web.hardening import SecurityHeaders
 from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.intake import DeliveryIntake
 from prwatch.web.oauth import OAUTH_ROUTES, visibility_refresh
 from prwatch.web.openapi import OPENAPI_ENDPOINT
 from prwatch.web.pages import PAGE_ROUTES
+from prwatch.web.pull_page import PULL_PAGE_ROUTES
+from prwatch.web.repository_page import REPOSITORY_PAGE_ROUTES
 from prwatch.web.sessions import SessionReader
 from prwatch.web.stream import STREAM_ENDPOINTS
 from prwatch.web.webhooks import receive_webhook
@@ -106,6 +109,9 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
         *PAGE_ROUTES,
         *OAUTH_ROUTES,
         Mount("/static", StaticFiles(packages=[("prwatch.web", "static")]), name="static"),
+        *REPOSITORY_PAGE_ROUTES,
+        *PULL_PAGE_ROUTES,
+        *CHARTS_PAGE_ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),

@@ -96,7 +96,7 @@ def _oauth_settings(request: Request) -> tuple[Settings, str, str] | None:
 def _page(status: int, title: str, text: str) -> HTMLResponse:
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>prwatch</title>'
-        f'<link rel="stylesheet" href="/static/status.css"></head><body><h1>{html.escape(title)}'
+        f'<link rel="stylesheet" href="/static/prwatch.css"></head><body><h1>{html.escape(title)}'
         f'</h1><p>{html.escape(text)}</p><p><a href="/login">Sign in with GitHub</a></p>'
         "</body></html>"
     )
@@ -227,7 +227,7 @@ async def logout(request: Request) -> Response:
 def logout_form(csrf_token: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>prwatch</title>'
-        '<link rel="stylesheet" href="/static/status.css"></head><body>'
+        '<link rel="stylesheet" href="/static/prwatch.css"></head><body>'
         + sign_out_button(csrf_token)
         + "</body></html>"
     )

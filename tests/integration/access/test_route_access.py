@@ -38,7 +38,10 @@ API_PATHS = [
     "/api/openapi.json",
     "/api/no/such/route",
 ]
-PAGE_PATHS = ["/", "/fragments/status", "/no/such/page"]
+OUR_PAGES = [f"/repos/{OUR_REPO}", f"/repos/{OUR_REPO}/pulls/7"]
+THEIR_PAGES = [f"/repos/{THEIR_REPO}", f"/repos/{THEIR_REPO}/pulls/8"]
+UNKNOWN_PAGES = ["/repos/nobody/nothing", "/repos/nobody/nothing/pulls/8"]
+PAGE_PATHS = ["/", "/fragments/status", "/charts", *OUR_PAGES, *THEIR_PAGES, "/no/such/page"]
 ROUTES = {
     "/api/repos": "api",
     "/api/repos/{owner}/{repo}/pulls": "api",
@@ -48,6 +51,9 @@ ROUTES = {
     "/api/openapi.json": "api",
     "/": "page",
     "/fragments/status": "page",
+    "/repos/{owner}/{repo}": "page",
+    "/repos/{owner}/{repo}/pulls/{number}": "page",
+    "/charts": "page",
     "/metrics": "operator",
     "/readyz": "probe",
     "/healthz": "public",
@@ -136,6 +142,16 @@ async def test_a_token_scoped_to_an_installation_sees_only_it(database_url: str)
             assert page.status_code == 200 and OUR_TITLE in page.text
             assert THEIR_TITLE not in page.text and THEIR_REPO not in page.text
             assert "other-org" not in page.text
+        for path in OUR_PAGES:
+            page = await world.client.get(path, headers=headers)
+            assert page.status_code == 200 and OUR_TITLE in page.text, path
+        for theirs, unknown in zip(THEIR_PAGES, UNKNOWN_PAGES, strict=True):
+            hidden = await world.client.get(theirs, headers=headers)
+            missing = await world.client.get(unknown, headers=headers)
+            assert hidden.status_code == missing.status_code == 404
+            assert THEIR_TITLE not in hidden.text
+        # The charts are of the whole system (every delivery, every sweep).
+        assert (await world.client.get("/charts", headers=headers)).status_code == 404
         assert (await world.client.get("/metrics", headers=headers)).status_code == 404
         ready = await world.client.get("/readyz", headers=headers)
         assert ready.json() == {"ready": True}
@@ -153,6 +169,8 @@ async def test_a_valid_token_reads_everything(database_url: str) -> None:
         assert {change["installation_id"] for change in changes} == {OURS, THEIRS}
         page = await world.client.get("/", headers=headers)
         assert OUR_TITLE in page.text and THEIR_TITLE in page.text
+        for path in [*OUR_PAGES, *THEIR_PAGES, "/charts"]:
+            assert (await world.client.get(path, headers=headers)).status_code == 200, path
         metrics = await world.client.get("/metrics", headers=headers)
         assert metrics.status_code == 200 and "prwatch_" in metrics.text
         ready = (await world.client.get("/readyz", headers=headers)).json()
@@ -185,7 +203,7 @@ async def test_revocation_applies_at_once_in_every_process(database_url: str) ->
 async def test_every_answer_carries_the_security_headers(sqlite_url: str) -> None:
     async with access_world(sqlite_url) as world:
         headers = bearer(await create_token(world.store))
-        for path in ["/", "/api/changes", "/healthz", "/static/status.js", "/login"]:
+        for path in ["/", "/api/changes", "/healthz", "/static/prwatch.js", "/login"]:
             response = await world.client.get(path, headers=headers)
             csp = response.headers["content-security-policy"]
             assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp

@@ -24,7 +24,7 @@ from prwatch.store.schema import web_sessions
 from prwatch.sync.processor import run_sweep
 from prwatch.web.app import create_app
 from prwatch.web.sessions import SESSION_COOKIE
-from tests.integration.pages.test_status_page_in_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.integration.pages.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.services import unavailable
 
 

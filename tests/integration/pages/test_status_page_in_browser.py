@@ -3,86 +3,9 @@ loads, shows a pull request with its check runs, and follows a change a webhook 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
-from prwatch.config import Settings
-from prwatch.context import ProcessContext, create_context
-from prwatch.demo.servers import bind, serve, url_of
-from prwatch.sim.app import Simulator, create_simulator
-from prwatch.sim.config import SimConfig
-from prwatch.store import upgrade_database
-from prwatch.sync.processor import run_sweep
-from prwatch.web.app import create_app
-from tests.credentials import bearer, create_token
-from tests.services import unavailable
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 15_000  # the page polls every 3 s
-
-
-@dataclass
-class Served:
-    sim: Simulator
-    context: ProcessContext
-    web_url: str
-    token: str
-
-
-@pytest.fixture
-async def served(sqlite_url: str) -> AsyncIterator[Served]:
-    sim_socket, web_socket = bind("127.0.0.1", 0), bind("127.0.0.1", 0)
-    sim_url, web_url = url_of(sim_socket), url_of(web_socket)
-    sim = create_simulator(SimConfig(repos=1, prs=6, open_ratio=1.0, seed=3, api_url=sim_url))
-    await upgrade_database(sqlite_url)
-    settings = Settings(
-        database_url=sqlite_url,
-        redis_url=None,
-        github_api_url=sim_url,
-        app_id=sim.config.app_id,
-        private_key=sim.private_key_pem,
-        webhook_secret=(sim.config.webhook_secret,),
-    )
-    context = await create_context(settings)
-    sim_server = await serve(sim.app, sim_socket, name="simulator")
-    web_server = await serve(create_app(settings, context=context), web_socket, name="prwatch")
-    try:
-        report = await run_sweep(context.store, context.github)
-        assert not report.failed and report.error is None
-        sim.configure({"hook_url": f"{web_url}/webhooks"})
-        yield Served(sim, context, web_url, await create_token(context.store))
-    finally:
-        await web_server.stop()
-        await sim_server.stop()
-        await context.aclose()
-        sim_socket.close()
-        web_socket.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        unavailable("chromium", FileNotFoundError(CHROMIUM))
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+from tests.integration.pages.conftest import WAIT_MS, Served
 
 
 async def test_the_page_shows_pull_requests_and_checks_and_follows_a_webhook(
@@ -96,8 +19,7 @@ async def test_the_page_shows_pull_requests_and_checks_and_follows_a_webhook(
     runs = world.check_runs_for_sha(repo.id, pr.head_sha)
     assert runs, "the generated world gives open PRs check runs"
 
-    session = await browser.new_context(extra_http_headers=bearer(served.token))
-    page = await session.new_page()
+    page = await served.open_page(browser)
     response = await page.goto(f"{served.web_url}/")
     assert response is not None and response.status == 200
     await expect(page).to_have_title("prwatch")
