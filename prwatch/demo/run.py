@@ -87,6 +87,8 @@ async def run_demo(options: DemoOptions, console: Console) -> DemoSummary:
             app_id=sim.config.app_id,
             private_key=sim.private_key_pem,
             webhook_secret=(sim.config.webhook_secret,),
+            client_id=sim.client_id,  # Sign in with GitHub, against the simulator
+            client_secret=sim.client_secret,
             host=options.host,
             port=int(web_url.rsplit(":", 1)[1]),
         )
@@ -95,6 +97,10 @@ async def run_demo(options: DemoOptions, console: Console) -> DemoSummary:
             async with _served(sim, context, sim_socket, web_socket):
                 console.print(f"[bold]simulated GitHub[/] at {sim_url}")
                 console.print(f"[bold]prwatch[/] at [link={web_url}/]{web_url}/[/link]  ")
+                console.print(
+                    f"sign in: [link={web_url}/login]{web_url}/login[/link] (the simulated GitHub "
+                    "signs the browser in as octocat at once)"
+                )
                 summary = await _demonstrate(options, console, sim, context, web_url)
                 console.print(summary.table())
                 if options.stay_up:
@@ -271,7 +277,10 @@ async def _stay_up(context: ProcessContext, console: Console, web_url: str) -> N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     schedule = asyncio.create_task(run_periodic(context), name="prwatch-scheduler")
-    console.print(f"\nThe status page stays up at {web_url}/ — press Ctrl-C to stop.")
+    console.print(
+        f"\nThe status page stays up at {web_url}/ (sign in: {web_url}/login) — press Ctrl-C "
+        "to stop."
+    )
     try:
         await stop.wait()
     finally:

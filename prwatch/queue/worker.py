@@ -36,10 +36,12 @@ from prwatch.queue.port import (
     JobRunner,
 )
 from prwatch.queue.scheduler import Schedule
+from prwatch.web.operator_app import OperatorListener
 
 log = logging.getLogger(__name__)
 
 CONTEXT_KEY = "prwatch_context"
+LISTENER_KEY = "prwatch_operator_listener"
 ContextFactory = Callable[[Settings], Awaitable[ProcessContext]]
 
 
@@ -86,10 +88,18 @@ def worker_settings(
     runners = job_functions()
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        ctx[CONTEXT_KEY] = await context_factory(settings)
+        context = ctx[CONTEXT_KEY] = await context_factory(settings)
+        # Workers have no web app: their metrics (GitHub, rate limits, jobs) are scraped here.
+        listener = OperatorListener.from_settings(context)
+        if listener is not None:
+            await listener.start()
+            ctx[LISTENER_KEY] = listener
         log.info("worker started", extra={"jobs": sorted(runners)})
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        listener: OperatorListener | None = ctx.pop(LISTENER_KEY, None)
+        if listener is not None:
+            await listener.stop()
         context: ProcessContext | None = ctx.pop(CONTEXT_KEY, None)
         if context is not None:
             await context.aclose()

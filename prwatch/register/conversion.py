@@ -26,6 +26,9 @@ class AppRegistration:
     html_url: str
     private_key_pem: str = field(repr=False)
     webhook_secret: str | None = field(repr=False)
+    # Sign in with GitHub: the conversion returns the App's OAuth client id and secret.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
 
 
 def parse_registration(data: Any) -> AppRegistration:
@@ -43,7 +46,13 @@ def parse_registration(data: Any) -> AppRegistration:
         html_url=str(data.get("html_url") or ""),
         private_key_pem=pem,
         webhook_secret=secret if isinstance(secret, str) and secret else None,
+        client_id=_text(data.get("client_id")),
+        client_secret=_text(data.get("client_secret")),
     )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 async def convert_code(

@@ -53,6 +53,9 @@ def env_lines(registration: AppRegistration, key_path: Path, api_url: str) -> li
     ]
     if registration.webhook_secret is not None:
         values.append(("PRWATCH_WEBHOOK_SECRET", registration.webhook_secret))
+    if registration.client_id is not None and registration.client_secret is not None:
+        values.append(("PRWATCH_CLIENT_ID", registration.client_id))
+        values.append(("PRWATCH_CLIENT_SECRET", registration.client_secret))
     if api_url.rstrip("/") != DEFAULT_API_URL:
         values.append(("PRWATCH_GITHUB_API_URL", api_url.rstrip("/")))
     lines = [f"# GitHub App {registration.slug or registration.app_id}, from prwatch register"]

@@ -56,6 +56,9 @@ def fill_manifest(
     else:
         hook["url"] = webhook_url
         hook["active"] = True
+        # Sign in with GitHub comes back to the same site: https://HOST/login/callback.
+        site = webhook_url.rstrip("/").removesuffix("/webhooks")
+        filled["callback_urls"] = [f"{site}/login/callback"]
     filled["hook_attributes"] = hook
     return filled
 

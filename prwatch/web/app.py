@@ -30,6 +30,7 @@ from prwatch.web.health import HEALTH_ROUTES
 from prwatch.web.intake import DeliveryIntake
 from prwatch.web.oauth import OAUTH_ROUTES, visibility_refresh
 from prwatch.web.openapi import OPENAPI_ENDPOINT
+from prwatch.web.operator_app import OperatorListener
 from prwatch.web.pages import PAGE_ROUTES
 from prwatch.web.pull_page import PULL_PAGE_ROUTES
 from prwatch.web.repository_page import REPOSITORY_PAGE_ROUTES
@@ -80,21 +81,31 @@ def create_app(settings: Settings, *, context: ProcessContext | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if context is not None:
             await start_embedded_queue(context)
+            listener = OperatorListener.from_settings(context)
+            if listener is not None:
+                await listener.start()
             try:
                 yield
             finally:
                 await close_intake(app)
+                if listener is not None:
+                    await listener.stop()
             return
         owned = await create_context(settings)
         app.state.context = owned
         schedule: asyncio.Task[None] | None = None
+        listener = OperatorListener.from_settings(owned)
         try:
+            if listener is not None:
+                await listener.start()
             await start_embedded_queue(owned)
             if isinstance(owned.queue, InProcessQueue):  # embedded: no worker runs the schedule
                 schedule = asyncio.create_task(run_periodic(owned), name="prwatch-scheduler")
             yield
         finally:
             await close_intake(app)
+            if listener is not None:
+                await listener.stop()
             if schedule is not None:
                 schedule.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

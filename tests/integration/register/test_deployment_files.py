@@ -47,6 +47,13 @@ def test_prwatch_services_share_one_configuration(services: dict[str, Any]) -> N
         assert environment["PRWATCH_REDIS_URL"] == "redis://redis:6379/0"
         assert environment["PRWATCH_PRIVATE_KEY_PATH"] == "/run/secrets/github_app_key"
         assert service["secrets"] == ["github_app_key"]
+        # Every process's metrics on a listener of its own, reachable in the compose network.
+        assert environment["PRWATCH_METRICS_PORT"] == "9100"
+
+
+def test_the_web_app_is_published_on_the_loopback_only(services: dict[str, Any]) -> None:
+    assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert all("ports" not in services[name] for name in ("worker", "postgres", "redis"))
 
 
 def test_dockerfile_installs_and_drops_root() -> None:

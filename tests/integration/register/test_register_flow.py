@@ -115,6 +115,8 @@ async def test_registration_writes_working_credentials(sim: Simulator, tmp_path:
         "PRWATCH_PRIVATE_KEY_PATH": str(key_path),
         "PRWATCH_WEBHOOK_SECRET": sim.config.webhook_secret,
         "PRWATCH_GITHUB_API_URL": SIM_URL,
+        "PRWATCH_CLIENT_ID": sim.client_id,
+        "PRWATCH_CLIENT_SECRET": sim.client_secret,
     }
     assert key_path.read_text() == sim.private_key_pem
     # the manifest reached GitHub with this registration's webhook URL
