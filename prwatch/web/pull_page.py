@@ -1,6 +1,6 @@
 """``GET /repos/{owner}/{repo}/pulls/{number}``: one pull request as stored — head, base,
-labels, the check runs of its head commit, links to it on GitHub — and its whole change
-timeline with where each change came from (webhook or sweep)."""
+labels, the check runs and commit statuses of its head commit, links to it on GitHub — and its
+whole change timeline with where each change came from (webhook or sweep)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from prwatch.domain.models import CommitStatusSnapshot
+from prwatch.domain.statuses import latest_statuses
 from prwatch.domain.webhook_coverage import SWEEP_ONLY_NOTE, is_sweep_only
 from prwatch.store import RetryableStoreError, StoredChange
 from prwatch.web.access import visibility
@@ -54,7 +56,10 @@ async def pull_page(request: Request) -> HTMLResponse:
             if repository is not None:
                 found = await tx.get_pull_request_by_id(repository.id, number)
             changes = []
+            statuses: list[CommitStatusSnapshot] = []
             if repository is not None and found is not None:
+                stored = await tx.load_commit_statuses(repository.id, {found[0].head_sha})
+                statuses = latest_statuses(stored.values())
                 changes = await tx.latest_changes(
                     TIMELINE_LENGTH, repository_id=repository.id, pr_number=number
                 )
@@ -70,6 +75,7 @@ async def pull_page(request: Request) -> HTMLResponse:
             "repository": repository,
             "pr": pr,
             "check_runs": runs,
+            "statuses": [status for status in statuses if status.sha == pr.head_sha],
             "timeline": timeline(changes),
             "last_cursor": changes[-1].cursor if changes else 0,
         },

@@ -48,6 +48,9 @@ async def test_the_pull_request_page(served: Served, browser: Any, screenshots: 
     queued = next(r for r in world.check_runs_for_sha(repo.id, pr.head_sha) if r.status == "queued")
     # A webhook change, then one only a sweep can see (GitHub sends nothing when a run starts).
     world.add_label(repo.id, pr.number, "from-a-webhook")
+    world.create_status(
+        repo.id, pr.head_sha, state="success", context="ci/deploy", description="Deployed"
+    )
     world.update_check_run(queued.id, status="in_progress")
 
     page = await served.open_page(browser)
@@ -65,6 +68,10 @@ async def test_the_pull_request_page(served: Served, browser: Any, screenshots: 
             has_text="pr labels changed"
         )
     ).to_have_count(1, timeout=WAIT_MS)
+
+    status = page.get_by_test_id("status-row").filter(has_text="ci/deploy")
+    await expect(status).to_have_count(1, timeout=WAIT_MS)
+    await expect(status.get_by_test_id("status")).to_have_text("success")
 
     # The sweep finds the run that started; the open page shows it without a reload, labelled.
     report = await run_sweep(served.context.store, served.context.github)
