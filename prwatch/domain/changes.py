@@ -18,8 +18,10 @@ from prwatch.domain.models import (
     CommitStatusSnapshot,
     FieldValue,
     PullRequestSnapshot,
+    ReviewSnapshot,
 )
 from prwatch.domain.ordering import COMPLETED, is_check_run_progress, is_pr_snapshot_current
+from prwatch.domain.reviews import fold_reviews
 from prwatch.domain.statuses import StatusKey, fold_statuses
 
 # A PR's place in its life. GitHub reports it as `state` plus `merged`; the log speaks of one
@@ -180,6 +182,8 @@ def detect_changes(
     pr_number_by_head_sha: Mapping[str, int] | None = None,
     stored_statuses: Mapping[StatusKey, CommitStatusSnapshot] | None = None,
     observed_statuses: Iterable[CommitStatusSnapshot] = (),
+    stored_reviews: Mapping[int, ReviewSnapshot] | None = None,
+    observed_reviews: Iterable[ReviewSnapshot] = (),
 ) -> ChangeSet:
     """Everything one apply must write for one repository.
 
@@ -214,11 +218,13 @@ def detect_changes(
     status_rows, status_changes = fold_statuses(
         stored_statuses or {}, observed_statuses, head_to_number
     )
+    review_rows, review_changes = fold_reviews(stored_reviews or {}, observed_reviews)
     return ChangeSet(
         pull_requests=tuple(pr_rows),
         check_runs=tuple(run_rows),
-        changes=(*pr_changes, *run_changes, *status_changes),
+        changes=(*pr_changes, *run_changes, *status_changes, *review_changes),
         commit_statuses=tuple(status_rows),
+        reviews=tuple(review_rows),
     )
 
 

@@ -98,6 +98,31 @@ class CommitStatusSnapshot:
     status_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewSnapshot:
+    """A submitted pull request review (pending reviews are private to their author)."""
+
+    id: int
+    repository_id: int
+    pr_number: int
+    user: str
+    state: str  # approved | changes_requested | commented | dismissed (as webhooks spell it)
+    submitted_at: datetime | None
+    commit_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestSignal:
+    """What prwatch derives or reads about a PR's readiness beside its fields: GraphQL's
+    `reviewDecision` (None until read, or when no review is required) and the merge signal
+    over its head's check runs and statuses (None when nothing reported)."""
+
+    repository_id: int
+    number: int
+    review_decision: str | None  # approved | changes_requested | review_required
+    merge_signal: str | None  # success | pending | failure
+
+
 class ChangeKind(StrEnum):
     PR_OPENED = "pr_opened"  # a new PR, seen open
     PR_DISCOVERED = "pr_discovered"  # a PR first seen already closed or merged
@@ -115,6 +140,10 @@ class ChangeKind(StrEnum):
     CHECK_RUN_CONCLUDED = "check_run_concluded"
     STATUS_CREATED = "status_created"  # a context seen for the first time on a commit
     STATUS_STATE_CHANGED = "status_state_changed"
+    REVIEW_SUBMITTED = "review_submitted"
+    REVIEW_DISMISSED = "review_dismissed"
+    REVIEW_DECISION_CHANGED = "review_decision_changed"
+    MERGE_SIGNAL_CHANGED = "merge_signal_changed"
     REPOSITORY_ADDED = "repository_added"
     REPOSITORY_REMOVED = "repository_removed"
     REPOSITORY_RENAMED = "repository_renamed"
@@ -142,6 +171,7 @@ class Change:
     new: FieldValue = None
     installation_id: int | None = None
     status_context: str | None = None  # a commit status's context, for the status kinds
+    review_id: int | None = None  # for the review kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +182,15 @@ class ChangeSet:
     check_runs: tuple[CheckRunSnapshot, ...] = ()
     changes: tuple[Change, ...] = ()
     commit_statuses: tuple[CommitStatusSnapshot, ...] = ()
+    reviews: tuple[ReviewSnapshot, ...] = ()
+    signals: tuple[PullRequestSignal, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.pull_requests or self.check_runs or self.changes or self.commit_statuses)
+        return bool(
+            self.pull_requests
+            or self.check_runs
+            or self.changes
+            or self.commit_statuses
+            or self.reviews
+            or self.signals
+        )

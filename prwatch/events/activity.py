@@ -47,7 +47,7 @@ async def plan_pull_request(context: EventContext, delivery: Delivery) -> Apply:
         )
     except PayloadError as error:
         raise PermanentDeliveryError(str(error)) from None
-    return _applying(delivery, repository, Observation(repository.id, pull_requests=(pr,)))
+    return applying(delivery, repository, Observation(repository.id, pull_requests=(pr,)))
 
 
 async def plan_check_run(context: EventContext, delivery: Delivery) -> Apply:
@@ -58,7 +58,7 @@ async def plan_check_run(context: EventContext, delivery: Delivery) -> Apply:
         run = check_run_from_json(required_object(delivery.payload, "check_run"), repository.id)
     except PayloadError as error:
         raise PermanentDeliveryError(str(error)) from None
-    return _applying(delivery, repository, Observation(repository.id, check_runs=(run,)))
+    return applying(delivery, repository, Observation(repository.id, check_runs=(run,)))
 
 
 async def plan_status(context: EventContext, delivery: Delivery) -> Apply:
@@ -69,7 +69,7 @@ async def plan_status(context: EventContext, delivery: Delivery) -> Apply:
         status = commit_status_from_json(delivery.payload, repository.id)
     except PayloadError as error:
         raise PermanentDeliveryError(str(error)) from None
-    return _applying(delivery, repository, Observation(repository.id, commit_statuses=(status,)))
+    return applying(delivery, repository, Observation(repository.id, commit_statuses=(status,)))
 
 
 async def plan_check_suite(context: EventContext, delivery: Delivery) -> Apply:
@@ -92,7 +92,7 @@ async def plan_check_suite(context: EventContext, delivery: Delivery) -> Apply:
     if isinstance(expected, int) and _suite_settled(stored.values(), suite_id, expected):
         return finished(Outcome.done())
     runs = await _fetch_check_runs(context, repository, head_sha)
-    return _applying(delivery, repository, Observation(repository.id, check_runs=runs))
+    return applying(delivery, repository, Observation(repository.id, check_runs=runs))
 
 
 def _suite_settled(stored: Iterable[CheckRunSnapshot], suite_id: int, expected: int) -> bool:
@@ -131,7 +131,7 @@ async def _fetch_check_runs(
         raise PermanentDeliveryError(str(error)) from None
 
 
-def _applying(delivery: Delivery, repository: RepositoryRecord, observation: Observation) -> Apply:
+def applying(delivery: Delivery, repository: RepositoryRecord, observation: Observation) -> Apply:
     async def apply(tx: StoreTransaction) -> Outcome:
         try:
             await apply_observation(

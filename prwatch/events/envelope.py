@@ -23,6 +23,7 @@ HANDLED_EVENTS = frozenset(
         "check_run",
         "check_suite",
         "status",
+        "pull_request_review",
         "installation",
         "installation_repositories",
         "repository",

@@ -26,6 +26,7 @@ from prwatch.events.envelope import (
 )
 from prwatch.events.errors import PermanentDeliveryError
 from prwatch.events.repositories import check_repository_owner
+from prwatch.events.reviews import REVIEW_ACTIONS, review_observation
 from prwatch.github import validation
 from prwatch.github.payloads import (
     check_run_from_json,
@@ -110,6 +111,11 @@ def _status(action: str | None, payload: Mapping[str, Any]) -> None:
     commit_status_from_json(payload, _repository_id(payload))
 
 
+def _pull_request_review(action: str | None, payload: Mapping[str, Any]) -> None:
+    if action in REVIEW_ACTIONS:
+        review_observation(payload, _repository_id(payload))
+
+
 def _check_suite(action: str | None, payload: Mapping[str, Any]) -> None:
     _repository_id(payload)
     if action != "completed":
@@ -154,6 +160,7 @@ PAYLOAD_CHECKS: Mapping[str, PayloadCheck] = {
     "check_run": _check_run,
     "check_suite": _check_suite,
     "status": _status,
+    "pull_request_review": _pull_request_review,
     "installation": _installation,
     "installation_repositories": _installation_repositories,
     "repository": _repository,

@@ -42,6 +42,7 @@ from prwatch.events.inventory import (
     plan_repository,
 )
 from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
+from prwatch.events.reviews import plan_pull_request_review
 from prwatch.queue.port import QueueUnavailable
 from prwatch.store import (
     DeliveryStatus,
@@ -61,6 +62,7 @@ PLANNERS: Mapping[str, Planner] = {
     "check_run": plan_check_run,
     "check_suite": plan_check_suite,
     "status": plan_status,
+    "pull_request_review": plan_pull_request_review,
     "installation": plan_installation,
     "installation_repositories": plan_installation_repositories,
     "repository": plan_repository,
@@ -69,7 +71,9 @@ PLANNERS: Mapping[str, Planner] = {
 MAX_ERROR_LENGTH = 1_000
 
 # Events whose deliveries may share a transaction: each touches one repository's PRs or checks.
-BATCHED_EVENTS = frozenset({"pull_request", "check_run", "check_suite", "status"})
+BATCHED_EVENTS = frozenset(
+    {"pull_request", "check_run", "check_suite", "status", "pull_request_review"}
+)
 
 Planned = tuple[StoredDelivery, Delivery, Apply]
 

@@ -22,8 +22,10 @@ from prwatch.domain.models import (
     InstallationSnapshot,
     PullRequestSnapshot,
     RepositorySnapshot,
+    ReviewSnapshot,
 )
 from prwatch.domain.ordering import CHECK_RUN_STATUSES
+from prwatch.domain.reviews import REVIEW_DECISIONS, REVIEW_STATES
 from prwatch.domain.statuses import STATUS_STATES
 from prwatch.github import validation
 from prwatch.github.validation import (
@@ -192,6 +194,51 @@ def commit_status_from_graphql(
     )
 
 
+def review_from_json(obj: Mapping[str, Any], repository_id: int, pr_number: int) -> ReviewSnapshot:
+    """A review from a `pull_request_review` payload's `review` or REST's review list."""
+    fields = _Fields(obj, "review")
+    user = fields.optional_nested("user")
+    return ReviewSnapshot(
+        id=fields.github_id("id"),
+        repository_id=repository_id,
+        pr_number=pr_number,
+        user=GHOST_LOGIN if user is None else user.name("login", MAX_LOGIN),
+        state=_review_state(fields.string("state").lower(), fields.where("state")),
+        submitted_at=fields.timestamp("submitted_at"),
+        commit_id=_optional_sha(fields.optional_string("commit_id"), fields.where("commit_id")),
+    )
+
+
+def review_from_graphql(
+    node: Mapping[str, Any], repository_id: int, pr_number: int
+) -> ReviewSnapshot:
+    """A review from a GraphQL `PullRequestReview` node (`databaseId author { login } state
+    submittedAt commit { oid }`)."""
+    fields = _Fields(node, "PullRequestReview")
+    author = fields.optional_nested("author")
+    commit = fields.optional_nested("commit")
+    oid = None if commit is None else commit.optional_string("oid")
+    return ReviewSnapshot(
+        id=fields.github_id("databaseId"),
+        repository_id=repository_id,
+        pr_number=pr_number,
+        user=GHOST_LOGIN if author is None else author.name("login", MAX_LOGIN),
+        state=_review_state(fields.string("state").lower(), fields.where("state")),
+        submitted_at=fields.timestamp("submittedAt"),
+        commit_id=_optional_sha(oid, fields.where("commit")),
+    )
+
+
+def review_decision_from_graphql(value: object, where: str = "reviewDecision") -> str | None:
+    """GraphQL's `reviewDecision` in lower case; null (no review required) stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.lower() not in REVIEW_DECISIONS:
+        known = ", ".join(sorted(REVIEW_DECISIONS))
+        raise PayloadError(f"{where}: unknown review decision {value!r} (known: {known})")
+    return value.lower()
+
+
 def repository_from_json(obj: Mapping[str, Any], installation_id: int) -> RepositorySnapshot:
     """A repository from the REST API, a webhook `repository` or an installation's list."""
     fields = _Fields(obj, "repository")
@@ -257,6 +304,17 @@ def _status_state(state: str, where: str) -> str:
         known = ", ".join(sorted(STATUS_STATES))
         raise PayloadError(f"{where}: unknown commit status state {state!r} (known: {known})")
     return state
+
+
+def _review_state(state: str, where: str) -> str:
+    if state not in REVIEW_STATES:
+        known = ", ".join(sorted(REVIEW_STATES))
+        raise PayloadError(f"{where}: unknown review state {state!r} (known: {known})")
+    return state
+
+
+def _optional_sha(sha: str | None, where: str) -> str | None:
+    return None if sha is None else _commit_sha(sha, where)
 
 
 def _commit_sha(sha: str, where: str) -> str:

@@ -23,7 +23,14 @@ PERMISSIONS = {
     "pull_requests": "read",
     "statuses": "read",
 }
-EVENTS = ["check_run", "check_suite", "pull_request", "repository", "status"]
+EVENTS = [
+    "check_run",
+    "check_suite",
+    "pull_request",
+    "pull_request_review",
+    "repository",
+    "status",
+]
 
 
 def installation_ref(installation_id: int) -> dict[str, Any]:

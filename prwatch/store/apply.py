@@ -33,6 +33,7 @@ from prwatch.domain.models import (
 from prwatch.store.base import MAX_IN_LIST, DeferredWrites, chunked
 from prwatch.store.change_signal import CHANGES_CHANNEL
 from prwatch.store.errors import InvalidStoreInput, RepositoryRemoved
+from prwatch.store.reviews import ReviewOperations
 from prwatch.store.rows import (
     check_run_from_row,
     check_run_values,
@@ -40,6 +41,8 @@ from prwatch.store.rows import (
     encode_field_value,
     pull_request_from_row,
     pull_request_values,
+    review_values,
+    signal_values,
 )
 from prwatch.store.schema import changes, check_runs, pull_requests
 from prwatch.store.statuses import StatusOperations
@@ -62,7 +65,7 @@ def check_status_rank(status: ColumnElement[Any]) -> ColumnElement[int]:
     return case((status == "completed", 2), (status == "in_progress", 1), else_=0)
 
 
-class ApplyOperations(StatusOperations):
+class ApplyOperations(StatusOperations, ReviewOperations):
     async def lock_repository(self, repository_id: int) -> None:
         """Serialize applies to one repository until this transaction ends.
 
@@ -220,6 +223,8 @@ class ApplyOperations(StatusOperations):
             {pr.repository_id for pr in change_set.pull_requests}
             | {run.repository_id for run in change_set.check_runs}
             | {status.repository_id for status in change_set.commit_statuses}
+            | {review.repository_id for review in change_set.reviews}
+            | {signal.repository_id for signal in change_set.signals}
         )
         change_repository_ids = {
             c.repository_id for c in change_set.changes if c.repository_id is not None
@@ -236,6 +241,15 @@ class ApplyOperations(StatusOperations):
         await self._upsert_pull_requests(change_set.pull_requests, now=now, source=source)
         await self._upsert_check_runs(change_set.check_runs, now=now, source=source)
         await self._upsert_commit_statuses(change_set.commit_statuses, now=now, source=source)
+        if change_set.reviews:
+            upsert = self._statement("upsert reviews", self._build_review_upsert)
+            rows = [review_values(review, now=now, source=source) for review in change_set.reviews]
+            await self._execute_bulk(upsert, rows)
+        if change_set.signals:
+            upsert = self._statement("upsert signals", self._build_signal_upsert)
+            await self._execute_bulk(
+                upsert, [signal_values(s, now=now) for s in change_set.signals]
+            )
         if not change_set.changes:
             return []
         log_rows = await self._log_rows(
@@ -311,6 +325,10 @@ class ApplyOperations(StatusOperations):
         again = again or any(
             _status_row_key(status) in held.commit_statuses for status in change_set.commit_statuses
         )
+        again = again or any(review.id in held.reviews for review in change_set.reviews)
+        again = again or any(
+            (signal.repository_id, signal.number) in held.signals for signal in change_set.signals
+        )
         if again:  # one statement cannot upsert a row twice: send the first one now
             await self._flush_writes()
             held = self._deferred  # a fresh one
@@ -325,6 +343,10 @@ class ApplyOperations(StatusOperations):
             held.commit_statuses[_status_row_key(status)] = commit_status_values(
                 status, now=now, source=source
             )
+        for review in change_set.reviews:
+            held.reviews[review.id] = review_values(review, now=now, source=source)
+        for signal in change_set.signals:
+            held.signals[(signal.repository_id, signal.number)] = signal_values(signal, now=now)
         held.log += log_rows
         return []
 
@@ -343,6 +365,12 @@ class ApplyOperations(StatusOperations):
         if held.commit_statuses:
             upsert = self._statement("upsert commit_statuses", self._build_commit_status_upsert)
             await self._execute_bulk(upsert, list(held.commit_statuses.values()))
+        if held.reviews:
+            upsert = self._statement("upsert reviews", self._build_review_upsert)
+            await self._execute_bulk(upsert, list(held.reviews.values()))
+        if held.signals:
+            upsert = self._statement("upsert signals", self._build_signal_upsert)
+            await self._execute_bulk(upsert, list(held.signals.values()))
         if held.log:
             await self._append_to_log(held.log)
 
@@ -465,6 +493,12 @@ def _reject_duplicates(change_set: ChangeSet) -> None:
         if status_key in seen_statuses:
             raise InvalidStoreInput(f"commit status {status_key} appears twice in one change set")
         seen_statuses.add(status_key)
+    review_ids = [review.id for review in change_set.reviews]
+    if len(review_ids) != len(set(review_ids)):
+        raise InvalidStoreInput("a review appears twice in one change set")
+    signal_keys = [(s.repository_id, s.number) for s in change_set.signals]
+    if len(signal_keys) != len(set(signal_keys)):
+        raise InvalidStoreInput("a pull request's signal appears twice in one change set")
 
 
 def _status_row_key(status: CommitStatusSnapshot) -> tuple[int, str, str]:
@@ -500,6 +534,7 @@ def _log_values(
         "pr_number": change.pr_number,
         "check_run_id": change.check_run_id,
         "status_context": change.status_context,
+        "review_id": change.review_id,
         "field": change.field,
         "old_value": encode_field_value(change.old),
         "new_value": encode_field_value(change.new),

@@ -86,10 +86,19 @@ class DeferredWrites:
     pull_requests: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_statuses: dict[tuple[int, str, str], dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[int, dict[str, Any]] = field(default_factory=dict)
+    signals: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.pull_requests or self.check_runs or self.commit_statuses or self.log)
+        return bool(
+            self.pull_requests
+            or self.check_runs
+            or self.commit_statuses
+            or self.reviews
+            or self.signals
+            or self.log
+        )
 
 
 class TransactionBase:

@@ -102,6 +102,7 @@ class StoredChange:
     source: Source
     delivery_id: str | None
     status_context: str | None = None
+    review_id: int | None = None
 
     @property
     def change(self) -> Change:
@@ -115,6 +116,7 @@ class StoredChange:
             new=self.new,
             installation_id=self.installation_id,
             status_context=self.status_context,
+            review_id=self.review_id,
         )
 
 

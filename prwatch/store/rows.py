@@ -14,11 +14,14 @@ from prwatch.domain.models import (
     CheckRunSnapshot,
     CommitStatusSnapshot,
     FieldValue,
+    PullRequestSignal,
     PullRequestSnapshot,
     RemovalReason,
+    ReviewSnapshot,
     Source,
 )
 from prwatch.domain.ordering import CHECK_RUN_STATUSES
+from prwatch.domain.reviews import REVIEW_DECISIONS, REVIEW_STATES
 from prwatch.domain.statuses import STATUS_STATES
 from prwatch.store.errors import InvalidStoreInput
 from prwatch.store.records import (
@@ -167,6 +170,7 @@ def change_from_row(row: Row[Any]) -> StoredChange:
         source=Source(row.source),
         delivery_id=row.delivery_id,
         status_context=row.status_context,
+        review_id=row.review_id,
     )
 
 
@@ -205,6 +209,59 @@ def commit_status_from_row(row: Row[Any]) -> CommitStatusSnapshot:
         created_at=row.created_at,
         updated_at=row.updated_at,
         status_id=row.status_id,
+    )
+
+
+def review_values(snapshot: ReviewSnapshot, *, now: datetime, source: Source) -> dict[str, Any]:
+    if snapshot.state not in REVIEW_STATES:
+        raise InvalidStoreInput(
+            f"review {snapshot.id}: unknown state {snapshot.state!r} (known: "
+            f"{', '.join(sorted(REVIEW_STATES))})"
+        )
+    return {
+        "id": snapshot.id,
+        "repository_id": snapshot.repository_id,
+        "pr_number": snapshot.pr_number,
+        "user": snapshot.user,
+        "state": snapshot.state,
+        "submitted_at": snapshot.submitted_at,
+        "commit_id": snapshot.commit_id,
+        "first_seen_at": now,
+        "last_synced_at": now,
+        "last_change_source": source.value,
+    }
+
+
+def review_from_row(row: Row[Any]) -> ReviewSnapshot:
+    return ReviewSnapshot(
+        id=row.id,
+        repository_id=row.repository_id,
+        pr_number=row.pr_number,
+        user=row.user,
+        state=row.state,
+        submitted_at=row.submitted_at,
+        commit_id=row.commit_id,
+    )
+
+
+def signal_values(signal: PullRequestSignal, *, now: datetime) -> dict[str, Any]:
+    if signal.review_decision is not None and signal.review_decision not in REVIEW_DECISIONS:
+        raise InvalidStoreInput(f"unknown review decision {signal.review_decision!r}")
+    return {
+        "repository_id": signal.repository_id,
+        "number": signal.number,
+        "review_decision": signal.review_decision,
+        "merge_signal": signal.merge_signal,
+        "updated_at": now,
+    }
+
+
+def signal_from_row(row: Row[Any]) -> PullRequestSignal:
+    return PullRequestSignal(
+        repository_id=row.repository_id,
+        number=row.number,
+        review_decision=row.review_decision,
+        merge_signal=row.merge_signal,
     )
 
 

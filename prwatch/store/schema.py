@@ -150,6 +150,41 @@ commit_statuses = Table(
     Column("last_change_source", String(16), nullable=False),
 )
 
+# Submitted reviews, by GitHub's id; the read API shows the latest per reviewer.
+pull_request_reviews = Table(
+    "pull_request_reviews",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("repository_id", BigInteger, ForeignKey("repositories.id"), nullable=False),
+    Column("pr_number", Integer, nullable=False),
+    Column("user", String(255), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=True),
+    Column("commit_id", String(64), nullable=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_synced_at", UTCDateTime, nullable=False),
+    Column("last_change_source", String(16), nullable=False),
+    Index("ix_pull_request_reviews_repository_id_pr_number", "repository_id", "pr_number"),
+)
+
+# Per PR: GraphQL's reviewDecision as last read, and the merge signal last derived, so that a
+# change of either is logged once.
+pull_request_signals = Table(
+    "pull_request_signals",
+    metadata,
+    Column(
+        "repository_id",
+        BigInteger,
+        ForeignKey("repositories.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("review_decision", String(32), nullable=True),
+    Column("merge_signal", String(16), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 changes = Table(
     "changes",
     metadata,
@@ -161,6 +196,7 @@ changes = Table(
     Column("pr_number", Integer, nullable=True),
     Column("check_run_id", BigInteger, nullable=True),
     Column("status_context", Text, nullable=True),  # a commit status's context
+    Column("review_id", BigInteger, nullable=True),
     Column("field", String(64), nullable=True),
     Column("old_value", Text, nullable=True),  # JSON text; NULL for none
     Column("new_value", Text, nullable=True),

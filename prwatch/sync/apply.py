@@ -4,8 +4,8 @@ and writes rows and log entries in the caller's transaction, behind the store's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from prwatch.domain.changes import detect_changes
 from prwatch.domain.models import (
@@ -13,9 +13,11 @@ from prwatch.domain.models import (
     CheckRunSnapshot,
     CommitStatusSnapshot,
     PullRequestSnapshot,
+    ReviewSnapshot,
     Source,
 )
 from prwatch.store.store import StoreTransaction
+from prwatch.sync.pull_signals import derive_signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,9 @@ class Observation:
     pull_requests: Sequence[PullRequestSnapshot] = ()
     check_runs: Sequence[CheckRunSnapshot] = ()
     commit_statuses: Sequence[CommitStatusSnapshot] = ()
+    reviews: Sequence[ReviewSnapshot] = ()
+    # GraphQL's reviewDecision of the PRs it was read for, by number (None: not required).
+    review_decisions: Mapping[int, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ async def apply_observation(
         {pr.repository_id for pr in observation.pull_requests}
         | {run.repository_id for run in observation.check_runs}
         | {status.repository_id for status in observation.commit_statuses}
+        | {review.repository_id for review in observation.reviews}
     )
     foreign.discard(repository_id)
     if foreign:
@@ -64,14 +70,28 @@ async def apply_observation(
     stored_statuses = await tx.load_commit_statuses(
         repository_id, {status.sha for status in observation.commit_statuses}
     )
+    stored_reviews = await tx.load_reviews(
+        repository_id, {review.pr_number for review in observation.reviews}
+    )
+    head_to_number = await _pr_numbers_by_head_sha(tx, observation)
     change_set = detect_changes(
         stored_prs=stored_prs,
         observed_prs=observation.pull_requests,
         stored_check_runs=stored_runs,
         observed_check_runs=observation.check_runs,
-        pr_number_by_head_sha=await _pr_numbers_by_head_sha(tx, observation),
+        pr_number_by_head_sha=head_to_number,
         stored_statuses=stored_statuses,
         observed_statuses=observation.commit_statuses,
+        stored_reviews=stored_reviews,
+        observed_reviews=observation.reviews,
+    )
+    change_set = await derive_signals(
+        tx,
+        repository_id,
+        change_set,
+        stored_prs=stored_prs,
+        pr_number_by_head_sha=head_to_number,
+        decisions=observation.review_decisions,
     )
     if not change_set:
         return Applied(change_set, ())

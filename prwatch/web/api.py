@@ -5,13 +5,21 @@ SQL); what the caller may not see answers 404 like what does not exist."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot, PullRequestSnapshot
+from prwatch.domain.models import (
+    CheckRunSnapshot,
+    CommitStatusSnapshot,
+    PullRequestSignal,
+    PullRequestSnapshot,
+    ReviewSnapshot,
+)
+from prwatch.domain.reviews import latest_reviews
 from prwatch.domain.statuses import StatusKey, latest_statuses
 from prwatch.store import RepositoryRecord, StoredChange, StoreTransaction
 from prwatch.store.listings import PullFilter
@@ -35,6 +43,7 @@ from prwatch.web.api_schema import (
     PullPage,
     RepositoryJson,
     RepositoryPage,
+    ReviewJson,
     StatusJson,
 )
 from prwatch.web.endpoint import Endpoint, read_transaction
@@ -76,10 +85,18 @@ def repository_json(repository: RepositoryRecord) -> RepositoryJson:
     }
 
 
-def pull_request_json(
-    pr: PullRequestSnapshot, statuses: Mapping[StatusKey, CommitStatusSnapshot]
-) -> PullJson:
-    """A PR with the statuses of its head commit (``statuses`` may hold other commits')."""
+@dataclass(frozen=True, slots=True)
+class PullExtras:
+    """What a page of PRs shows beside their rows, read in one query each for the page."""
+
+    statuses: Mapping[StatusKey, CommitStatusSnapshot]
+    reviews: Mapping[int, list[ReviewSnapshot]]  # by PR number
+    signals: Mapping[int, PullRequestSignal]  # by PR number
+
+
+def pull_request_json(pr: PullRequestSnapshot, extras: PullExtras) -> PullJson:
+    """A PR with the statuses of its head commit, its reviews and its signals."""
+    signal = extras.signals.get(pr.number)
     return {
         "number": pr.number,
         "state": "open" if pr.state == "open" else "closed",
@@ -95,7 +112,27 @@ def pull_request_json(
         "updated_at": iso(pr.updated_at) or "",
         "closed_at": iso(pr.closed_at),
         "merged_at": iso(pr.merged_at),
-        "statuses": statuses_json(statuses.values(), pr.head_sha),
+        "statuses": statuses_json(extras.statuses.values(), pr.head_sha),
+        "reviews": [review_json(r) for r in latest_reviews(extras.reviews.get(pr.number, []))],
+        "review_decision": cast(
+            Literal["approved", "changes_requested", "review_required"] | None,
+            None if signal is None else signal.review_decision,
+        ),
+        "merge_signal": cast(
+            Literal["success", "pending", "failure"] | None,
+            None if signal is None else signal.merge_signal,
+        ),
+    }
+
+
+def review_json(review: ReviewSnapshot) -> ReviewJson:
+    state = cast(Literal["approved", "changes_requested", "commented", "dismissed"], review.state)
+    return {
+        "id": review.id,
+        "user": review.user,
+        "state": state,
+        "submitted_at": iso(review.submitted_at),
+        "commit_id": review.commit_id,
     }
 
 
@@ -115,11 +152,19 @@ def statuses_json(statuses: Iterable[CommitStatusSnapshot], sha: str) -> list[St
     return [commit_status_json(s) for s in latest_statuses(statuses) if s.sha == sha]
 
 
-async def head_statuses(
+async def pull_extras(
     tx: StoreTransaction, repository_id: int, prs: Sequence[PullRequestSnapshot]
-) -> dict[StatusKey, CommitStatusSnapshot]:
-    """The stored statuses of these PRs' head commits (one query per page)."""
-    return await tx.load_commit_statuses(repository_id, {pr.head_sha for pr in prs})
+) -> PullExtras:
+    """The statuses of these PRs' head commits, their reviews and signals."""
+    numbers = {pr.number for pr in prs}
+    reviews: dict[int, list[ReviewSnapshot]] = {}
+    for review in (await tx.load_reviews(repository_id, numbers)).values():
+        reviews.setdefault(review.pr_number, []).append(review)
+    return PullExtras(
+        statuses=await tx.load_commit_statuses(repository_id, {pr.head_sha for pr in prs}),
+        reviews=reviews,
+        signals=await tx.load_signals(repository_id, numbers),
+    )
 
 
 def check_run_json(run: CheckRunSnapshot) -> CheckRunJson:
@@ -144,6 +189,7 @@ def change_json(change: StoredChange, names: dict[int, str]) -> ChangeJson:
         "pr_number": change.pr_number,
         "check_run_id": change.check_run_id,
         "status_context": change.status_context,
+        "review_id": change.review_id,
         "field": change.field,
         "old": change.old,
         "new": change.new,
@@ -197,10 +243,10 @@ async def list_pulls(request: Request) -> JSONResponse:
             repository.id, pull_filter, after_number=after, limit=limit + 1
         )
         page = found[:limit]
-        statuses = await head_statuses(tx, repository.id, page)
+        extras = await pull_extras(tx, repository.id, page)
     more = len(found) > limit
     body: PullPage = {
-        "pulls": [pull_request_json(pr, statuses) for pr in page],
+        "pulls": [pull_request_json(pr, extras) for pr in page],
         "next": PULLS_AFTER.encode(page[-1].number) if more else None,
     }
     return JSONResponse(body)
@@ -214,10 +260,10 @@ async def get_pull(request: Request) -> JSONResponse:
         found = await tx.get_pull_request_by_id(repository.id, number)
         if found is None:
             raise NotFound("no such pull request")
-        statuses = await head_statuses(tx, repository.id, [found[0]])
+        extras = await pull_extras(tx, repository.id, [found[0]])
     pr, runs = found
     body: PullDetailJson = {
-        **pull_request_json(pr, statuses),
+        **pull_request_json(pr, extras),
         "check_runs": [check_run_json(run) for run in runs],
     }
     return JSONResponse(body)
@@ -253,7 +299,7 @@ API_ENDPOINTS = (
     Endpoint(
         "/api/repos/{owner}/{repo}/pulls/{number}",
         get_pull,
-        "Get a pull request with its check runs and statuses",
+        "Get a pull request with its check runs, statuses and reviews",
         (OWNER, REPO, NUMBER),
         PullDetailJson,
         errors=(400, 404, 503),

@@ -51,6 +51,16 @@ class StatusJson(TypedDict):
     updated_at: str
 
 
+class ReviewJson(TypedDict):
+    """The latest review of one reviewer."""
+
+    id: int
+    user: str
+    state: Literal["approved", "changes_requested", "commented", "dismissed"]
+    submitted_at: str | None
+    commit_id: str | None
+
+
 class PullJson(TypedDict):
     number: int
     state: Literal["open", "closed"]
@@ -67,6 +77,11 @@ class PullJson(TypedDict):
     closed_at: str | None
     merged_at: str | None
     statuses: list[StatusJson]  # of the head commit, by context
+    reviews: list[ReviewJson]  # the latest per reviewer, by reviewer
+    # GraphQL's reviewDecision as last read; null when no review is required (or not read yet).
+    review_decision: Literal["approved", "changes_requested", "review_required"] | None
+    # GitHub's rollup state over the head's check runs and statuses; null when none reported.
+    merge_signal: Literal["success", "pending", "failure"] | None
 
 
 class PullPage(TypedDict):
@@ -96,6 +111,7 @@ class ChangeJson(TypedDict):
     pr_number: int | None
     check_run_id: int | None
     status_context: str | None  # a commit status's context, for the status kinds
+    review_id: int | None  # for the review kinds
     field: str | None
     old: Any
     new: Any

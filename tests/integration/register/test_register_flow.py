@@ -209,6 +209,7 @@ def test_manifest_is_least_privilege() -> None:
         "check_run",
         "check_suite",
         "pull_request",
+        "pull_request_review",
         "status",
     ]
     assert manifest["public"] is False

@@ -46,7 +46,15 @@ async def test_a_real_status_reads_back_exactly_on_the_pr_of_its_commit(database
         assert (change.pr_number, change.status_context, change.new) == (2, "default", "success")
         assert change.delivery_id is not None and change.source.value == "webhook"
         api = (await env.client.get("/api/changes")).json()["changes"]
-        assert api[-1]["kind"] == "status_created" and api[-1]["status_context"] == "default"
+        (logged,) = [c for c in api if c["kind"] == "status_created"]
+        assert logged["status_context"] == "default" and logged["pr_number"] == 2
+        (went_green,) = [c for c in api if c["kind"] == "merge_signal_changed"]
+        assert (went_green["old"], went_green["new"], went_green["pr_number"]) == (
+            None,
+            "success",
+            2,
+        )
+        assert went_green["delivery_id"] == logged["delivery_id"]
 
 
 async def test_a_status_before_its_pr_is_kept_and_attached_when_the_pr_appears(
