@@ -54,6 +54,9 @@ async def test_a_pull_request_lifecycle_reads_back_through_the_api(database_url:
             "merged_at": None,
             "check_runs": [],
             "statuses": [],
+            "reviews": [],
+            "review_decision": None,
+            "merge_signal": None,
         }
         listed = (await env.client.get(f"/api/repos/{REPO}/pulls")).json()
         assert [item["number"] for item in listed["pulls"]] == [2]

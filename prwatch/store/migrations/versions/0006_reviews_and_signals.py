@@ -1,8 +1,8 @@
 """Reviews, the per-PR signals (review decision, merge signal), and the review id in the
 change log.
 
-Revision ID: 0005_reviews_and_signals
-Revises: 0004_commit_statuses
+Revision ID: 0006_reviews_and_signals
+Revises: 0005_access_control
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_reviews_and_signals"
-down_revision: str | None = "0004_commit_statuses"
+revision: str = "0006_reviews_and_signals"
+down_revision: str | None = "0005_access_control"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
