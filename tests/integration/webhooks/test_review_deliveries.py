@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prwatch.domain.models import ChangeKind
+from prwatch.store import DeliveryStatus
 from tests.integration.webhooks.harness import payload, webhook_env
 
 HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -80,4 +81,6 @@ async def test_a_review_outside_githubs_states_is_refused(database_url: str) -> 
         ):
             response = await env.send("pull_request_review", bad)
             assert response.status_code == 422, (bad["review"], response.text)
-        assert sum((await env.counts()).values()) == 0
+        counts = await env.counts()  # kept for the record (and the ledger), never applied
+        assert counts[DeliveryStatus.FAILED] == sum(counts.values()) == 4
+        assert await env.changes() == []
