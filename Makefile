@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.run-stamp
 
 .PHONY: run test lint check bench clean
 
@@ -12,7 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## the demo: prwatch against a simulated GitHub, live activity, a status page
+# The demo needs prwatch alone, not the development tools (pytest, mypy, Playwright…).
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)  ## the demo: prwatch against a simulated GitHub, live activity, the pages
 	$(BIN)/prwatch demo
 
 test: $(STAMP)  ## run the whole test suite

@@ -19,7 +19,8 @@ def register(commands: Any) -> None:
         "--duration",
         type=float,
         default=None,
-        help="seconds of activity (default 60, then stay up); given: exit after the summary",
+        help="seconds the demo runs (default 60: 45 s of live activity, then recovery, the "
+        "sweeps and the summary, then it stays up); given: exit after the summary",
     )
     parser.add_argument("--host", default="127.0.0.1", help="listen address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="prwatch's port (8000; 0: any)")

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from prwatch.domain.models import ChangeKind, Source
+from prwatch.domain.webhook_coverage import is_sweep_only
 from prwatch.store import Store, StoredChange
-from prwatch.web.pages import show_value
+from prwatch.web.page_render import show_value
 
 PAGE = 500
 
@@ -58,6 +59,8 @@ def describe(change: StoredChange, repository_names: dict[int, str]) -> str:
         detail = escape(f"{show_value(change.old)} → {show_value(change.new)}")
     else:
         detail = escape(show_value(change.new))
+    if is_sweep_only(change.change):
+        detail += " [dim](sweep-only: GitHub sends no webhook when a check run starts)[/]"
     return (
         f"[dim]{when}[/] [{source_style}]{change.source.value:<7}[/] "
         f"{escape(where):<28} [{kind_style}]{what:<24}[/] {detail}"

@@ -182,6 +182,10 @@ async def _demonstrate(
             f"sweep: {sum(final.changes_by_kind.values())} changes caught that no delivery "
             f"brought ({feed.cursor - before_sweep} logged)"
         )
+        # Nothing changed since: GitHub answers the conditional listings 304 (free).
+        quiet = await _sweep_with_progress(context, console, "no-change sweep")
+        await feed.poll()
+        console.print(describe_quiet_sweep(quiet))
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -209,6 +213,10 @@ async def _demonstrate(
     summary.ledger_redelivered = first.redelivered + second.redelivered
     summary.ledger_recovered = first.recovered + second.recovered
     summary.final_sweep_changes = sum(final.changes_by_kind.values())
+    summary.quiet_sweep_requests = sum(quiet.requests_by_outcome.values())
+    summary.quiet_sweep_not_modified = quiet.requests_by_outcome.get("304", 0)
+    summary.quiet_sweep_changes = sum(quiet.changes_by_kind.values())
+    summary.quiet_sweep_points_core = quiet.points_core
     stats = sim.stats.snapshot()
     summary.api_requests = int(stats["total"])
     summary.api_not_modified = sim.stats.total("304")
@@ -216,6 +224,16 @@ async def _demonstrate(
     summary.mismatches = await compare_with_world(context.store, sim.world)
     console.print(f"[dim]demo ran {time.monotonic() - started:.1f} s[/]")
     return summary
+
+
+def describe_quiet_sweep(report: SweepReport) -> str:
+    requests = sum(report.requests_by_outcome.values())
+    not_modified = report.requests_by_outcome.get("304", 0)
+    return (
+        f"no-change sweep: {not_modified} of {requests} requests answered 304 Not Modified "
+        f"(free), {report.points_core} REST points, {report.points_graphql} GraphQL "
+        f"(the check runs are read every sweep), {sum(report.changes_by_kind.values())} changes"
+    )
 
 
 async def _drive(driver: ActivityDriver, seconds: float, console: Console) -> None:

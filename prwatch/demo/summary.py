@@ -28,6 +28,10 @@ class DemoSummary:
     ledger_redelivered: int = 0
     ledger_recovered: int = 0
     final_sweep_changes: int = 0
+    quiet_sweep_requests: int = 0  # the last sweep, after nothing changed
+    quiet_sweep_not_modified: int = 0
+    quiet_sweep_changes: int = 0
+    quiet_sweep_points_core: int = 0
     api_requests: int = 0
     api_not_modified: int = 0
     api_points: dict[str, int] = field(default_factory=dict)
@@ -64,6 +68,11 @@ class DemoSummary:
             f"{self.ledger_failed_seen} / {self.ledger_redelivered} / {self.ledger_recovered}",
         )
         table.add_row("changes the final sweep caught", str(self.final_sweep_changes))
+        table.add_row(
+            "no-change sweep: requests / 304 / changes",
+            f"{self.quiet_sweep_requests} / {self.quiet_sweep_not_modified} / "
+            f"{self.quiet_sweep_changes}",
+        )
         table.add_row("API requests (simulator)", str(self.api_requests))
         table.add_row("rate-limit points (simulator)", _counts(self.api_points))
         table.add_row("304 Not Modified ratio", f"{self.not_modified_ratio:.1%}")

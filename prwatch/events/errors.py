@@ -14,11 +14,21 @@ from prwatch.store.errors import RetryableStoreError
 
 
 class RetryableJobError(Exception):
-    """Try this job again later; ``retry_after`` (seconds) says when, if the cause said so."""
+    """Try this job again later; ``retry_after`` (seconds) says when, if the cause said so.
+    ``reported``: the job logged this failure itself, with its context, so the queue retrying
+    it does not log it a second time."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, reported: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.reported = reported
+
+
+def already_reported(error: BaseException) -> bool:
+    """Whether the job that raised ``error`` logged it already."""
+    return isinstance(error, RetryableJobError) and error.reported
 
 
 class PermanentDeliveryError(Exception):

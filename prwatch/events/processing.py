@@ -244,7 +244,8 @@ async def _failed(
     if is_retryable(error):
         await _mark_quietly(store, stored.guid, DeliveryStatus.PENDING, message)
         log.warning("delivery failed, will retry", extra=where | {"error": message})
-        return _caused(RetryableJobError(message, retry_after=retry_after(error)), error)
+        retry = RetryableJobError(message, retry_after=retry_after(error), reported=True)
+        return _caused(retry, error)
     await _mark_quietly(store, stored.guid, DeliveryStatus.FAILED, message)
     log.error("delivery failed", exc_info=error, extra=where)
     return None

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from prwatch.events.errors import is_retryable, retry_after
+from prwatch.events.errors import already_reported, is_retryable, retry_after
 from prwatch.queue.port import PROCESS_DELIVERY, JobRunner, QueueUnavailable
 from prwatch.store import DeliveryStatus, Store
 from prwatch.store.types import utc_now
@@ -251,8 +251,11 @@ class InProcessQueue:
             if retrying:
                 delay = min(self._max_backoff, self._backoff * 2 ** (entry.tries - 1))
                 delay = max(delay, min(retry_after(error) or 0.0, self._max_backoff))
-                log.warning(
-                    "job failed, retrying", extra={**context, "delay": delay, "error": str(error)}
+                # Once per failure: a job that logged it already is retried quietly.
+                log.log(
+                    logging.DEBUG if already_reported(error) else logging.WARNING,
+                    "job failed, retrying",
+                    extra={**context, "delay": delay, "error": str(error)},
                 )
                 self._defer(entry, delay)
                 return

@@ -23,7 +23,7 @@ from arq.worker import Function, Worker, func
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext, create_context
-from prwatch.events.errors import is_retryable, retry_after
+from prwatch.events.errors import already_reported, is_retryable, retry_after
 from prwatch.queue.jobs import job_functions
 from prwatch.queue.keys import HEALTH_CHECK_KEY, QUEUE_NAME
 from prwatch.queue.port import (
@@ -236,7 +236,9 @@ def arq_job(name: str, runner: JobRunner, options: WorkerOptions) -> WorkerCorou
                 )
                 raise
             delay = options.backoff(job_try, retry_after(error))
-            log.warning(
+            # Once per failure: a job that logged it already is retried quietly.
+            log.log(
+                logging.DEBUG if already_reported(error) else logging.WARNING,
                 "job failed, retrying",
                 extra={"job": name, "try": job_try, "delay": delay, "error": str(error)},
             )

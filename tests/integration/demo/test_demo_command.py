@@ -63,6 +63,11 @@ def test_a_short_demo_exits_cleanly_with_a_consistent_summary(tmp_path: Path) ->
     assert 0.0 <= summary["not_modified_ratio"] <= 1.0
     assert summary["converged"] is True, summary["mismatches"]
     assert summary["final_sweep_changes"] == summary["live_changes_by_source"].get("sweep", 0)
+    # The last sweep, over a world that did not change: every repository's listing is a 304.
+    assert summary["quiet_sweep_changes"] == 0
+    assert summary["quiet_sweep_not_modified"] >= summary["repositories"]
+    assert summary["quiet_sweep_points_core"] == 0
+    assert "no-change sweep:" in result.stdout and "304 Not Modified" in result.stdout
 
 
 def test_bad_options_are_refused_with_one_line() -> None:

@@ -122,3 +122,32 @@ async def test_unknown_jobs_and_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown job"):
         await started.enqueue("nobody", job_id="y")
     await started.aclose()
+
+
+async def test_a_failure_the_job_logged_is_not_logged_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = fast_queue(max_tries=3)
+    tries = {"reported": 0, "silent": 0}
+
+    async def reported(context: Any, *args: str | int) -> None:
+        tries["reported"] += 1
+        if tries["reported"] == 1:
+            raise RetryableJobError("logged by the job", reported=True)
+
+    async def silent(context: Any, *args: str | int) -> None:
+        tries["silent"] += 1
+        if tries["silent"] == 1:
+            raise RetryableJobError("not logged by the job")
+
+    await queue.start(Context(), {"reported": reported, "silent": silent})
+    with caplog.at_level("DEBUG", logger="prwatch.queue"):
+        for name in tries:
+            await queue.enqueue(name, job_id=name)
+        await queue.drain()
+    await queue.aclose()
+    assert tries == {"reported": 2, "silent": 2}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    retries = [r for r in caplog.records if r.getMessage() == "job failed, retrying"]
+    assert warnings == ["job failed, retrying"]  # the silent job's, once
+    assert sorted(r.levelname for r in retries) == ["DEBUG", "WARNING"]
