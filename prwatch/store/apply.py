@@ -59,6 +59,36 @@ _CHECK_RUN_KEPT_ON_UPDATE = {"id", "first_seen_at"}
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
+# The columns of a check run snapshot, in ``_check_run_tuple``'s order.
+_CHECK_RUN_STATE_COLUMNS = (
+    check_runs.c.id,
+    check_runs.c.repository_id,
+    check_runs.c.head_sha,
+    check_runs.c.name,
+    check_runs.c.status,
+    check_runs.c.conclusion,
+    check_runs.c.started_at,
+    check_runs.c.completed_at,
+    check_runs.c.app_slug,
+    check_runs.c.check_suite_id,
+)
+
+
+def _check_run_tuple(run: CheckRunSnapshot) -> tuple[Any, ...]:
+    return (
+        run.id,
+        run.repository_id,
+        run.head_sha,
+        run.name,
+        run.status,
+        run.conclusion,
+        run.started_at,
+        run.completed_at,
+        run.app_slug,
+        run.check_suite_id,
+    )
+
+
 def check_status_rank(status: ColumnElement[Any]) -> ColumnElement[int]:
     """The SQL twin of ``prwatch.domain.ordering.check_status_rank``: queued, waiting,
     requested and pending 0 < in_progress 1 < completed 2 (the store accepts no other status)."""
@@ -198,6 +228,26 @@ class ApplyOperations(StatusOperations, ReviewOperations):
             )
             found.update({row.id: check_run_from_row(row) for row in result})
         return found
+
+    async def check_runs_stored_as(
+        self, repository_id: int, observed: Sequence[CheckRunSnapshot]
+    ) -> bool:
+        """Whether every observed check run is stored exactly as observed, so that applying
+        them would write nothing. One lean query by head SHA (a repository's open heads are
+        far fewer than their check runs), rows compared as tuples, no snapshot built."""
+        if not observed:
+            return True
+        await self._flush_writes()
+        stored: dict[int, tuple[Any, ...]] = {}
+        for chunk in chunked(sorted({run.head_sha for run in observed}), MAX_IN_LIST):
+            result = await self._connection.execute(
+                select(*_CHECK_RUN_STATE_COLUMNS).where(
+                    check_runs.c.repository_id == repository_id,
+                    check_runs.c.head_sha.in_(chunk),
+                )
+            )
+            stored.update((row[0], tuple(row)) for row in result)
+        return all(stored.get(run.id) == _check_run_tuple(run) for run in observed)
 
     async def write_change_set(
         self,

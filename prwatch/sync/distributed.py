@@ -284,15 +284,20 @@ async def sweep_planned_repository(
     if planned.finished_at is not None:
         return SweepRepositoryRecorded(recorded=False)  # this job ran before
     metered = MeteredApi(api)
+    swept_at = now()
+    unchanged = False
     if repository is None or repository.removed:
         # Removed since it was planned (a webhook got there first): nothing left to sweep.
         ok, tally = True, metered.tally()
     else:
         outcome = await sweep_repository(
-            store, metered, repository, options=options, now=now(), checks=checks
+            store, metered, repository, options=options, now=swept_at, checks=checks
         )
         ok, tally = outcome.ok, _tally(metered, outcome)
+        unchanged = outcome.ok and outcome.unchanged
     async with store.transaction() as tx:
+        if unchanged:  # the job's one write transaction records it
+            await tx.mark_swept([repository_id], swept_at)
         recorded = await tx.record_sweep_repository(sweep_id, repository_id, ok=ok, tally=tally)
     if recorded.finished is not None:
         log.info(

@@ -18,6 +18,7 @@ from typing import Protocol
 from prwatch.domain.models import InstallationSnapshot
 from prwatch.github.stats import RequestStats, StatsSnapshot
 from prwatch.observability.metrics import current_metrics
+from prwatch.store.errors import RetryableStoreError
 from prwatch.store.records import RepositoryRecord, SweepResult, SweepStatus
 from prwatch.store.store import Store
 from prwatch.sync.check_discovery import CheckApi
@@ -141,7 +142,23 @@ async def sweep_repositories(
             progress(outcome, done, len(repositories))
         return outcome
 
-    return list(await asyncio.gather(*(one(repository) for repository in repositories)))
+    outcomes = list(await asyncio.gather(*(one(repository) for repository in repositories)))
+    await _mark_swept(store, [o.repository_id for o in outcomes if o.ok and o.unchanged], now)
+    return outcomes
+
+
+async def _mark_swept(store: Store, repository_ids: list[int], at: datetime) -> None:
+    """``last_swept_at`` of the repositories swept without a write, in one transaction."""
+    if not repository_ids:
+        return
+    try:
+        async with store.transaction() as tx:
+            await tx.mark_swept(repository_ids, at)
+    except RetryableStoreError as error:  # bookkeeping only: the sweep itself succeeded
+        log.warning(
+            "last swept time not recorded",
+            extra={"repositories": len(repository_ids), "error": type(error).__name__},
+        )
 
 
 def _lowest_remaining(api: SweepApi, installations: list[InstallationSnapshot]) -> int | None:

@@ -14,10 +14,13 @@ from prwatch.domain.models import (
     Change,
     ChangeKind,
     ChangeSet,
+    CheckRunSnapshot,
+    CommitStatusSnapshot,
     PullRequestSnapshot,
     RemovalReason,
     Source,
 )
+from prwatch.domain.statuses import fold_statuses
 from prwatch.github.errors import BudgetReserved, RateLimited, RetryableGitHubError
 from prwatch.store.errors import RetryableStoreError
 from prwatch.store.records import RepositoryRecord, SyncState
@@ -53,6 +56,9 @@ class RepositoryOutcome:
     # Items GitHub answered that are not as it documents them (a status state outside its
     # enum, …): left out of the apply, the rest of the repository applied.
     skipped: list[str] = field(default_factory=list)
+    # Nothing changed and nothing was written: the caller records ``last_swept_at`` (in one
+    # statement for the whole sweep, see ``StoreTransaction.mark_swept``).
+    unchanged: bool = False
 
 
 async def sweep_repository(
@@ -112,7 +118,9 @@ async def _sweep_once(
 ) -> None:
     # Until its checks are asked for, this sweep may add commits to a shared check query.
     async with checks.taking_part():
-        state, stored_open, listing = await _list(store, api, repository, options=options, now=now)
+        state, stored_etag, stored_open, listing = await _list(
+            store, api, repository, options=options, now=now
+        )
         outcome.listing = listing.outcome.value
         outcome.conditional_misses_token_changed = int(listing.missed_for_token)
         outcome.prs_seen = len(listing.pull_requests)
@@ -143,6 +151,14 @@ async def _sweep_once(
                 extra={"repository_id": repository.id, "skipped": found.skipped[:20]},
             )
 
+    if _nothing_to_remember(state, listing, stored_etag):
+        async with store.transaction(read_only=True) as tx:
+            unchanged = await _stored_as_observed(tx, repository.id, check_runs, statuses, found)
+        if unchanged:
+            # No write transaction: on SQLite every one of them queues for the write lock.
+            outcome.unchanged = True
+            return
+
     async with asyncio.timeout(options.transaction_timeout_seconds):
         async with store.transaction() as tx:
             applied = await apply_observation(
@@ -157,6 +173,29 @@ async def _sweep_once(
             await _remember_progress(tx, state, listing, options=options, now=now)
             if found.etags and options.use_etags:
                 await tx.put_etags([(key, *etag) for key, etag in sorted(found.etags.items())])
+
+
+async def _stored_as_observed(
+    tx: StoreTransaction,
+    repository_id: int,
+    check_runs: list[CheckRunSnapshot],
+    statuses: list[CommitStatusSnapshot],
+    found: CommitChecks,
+) -> bool:
+    """Whether applying what the checks discovery found would write nothing: every check run
+    and status stored as observed, and its ETags stored already."""
+    if not await tx.check_runs_stored_as(repository_id, check_runs):
+        return False
+    if statuses:
+        stored = await tx.load_commit_statuses(repository_id, {s.sha for s in statuses})
+        rows, changes = fold_statuses(stored, statuses, {})
+        if rows or changes:
+            return False
+    if found.etags:
+        stored_etags = await tx.get_etags(found.etags)
+        if any(stored_etags.get(key) != etag for key, etag in found.etags.items()):
+            return False
+    return True
 
 
 class _StoredEtags:
@@ -178,8 +217,9 @@ async def _list(
     *,
     options: SweepOptions,
     now: datetime,
-) -> tuple[SyncState, dict[int, PullRequestSnapshot], PullListing]:
-    """What is stored of the repository, and the listing of what changed since."""
+) -> tuple[SyncState, tuple[str, str] | None, dict[int, PullRequestSnapshot], PullListing]:
+    """What is stored of the repository (sync state, page 1's ETag and its token's
+    fingerprint, open PRs), and the listing of what changed since."""
     async with store.transaction(read_only=True) as tx:
         state = await tx.get_sync_state(repository.id) or SyncState(repository.id)
         stored_etag = await tx.get_etag(pulls_etag_key(repository.id))
@@ -199,7 +239,22 @@ async def _list(
         overlap=options.watermark_overlap,
         full=full,
     )
-    return state, stored_open, listing
+    return state, stored_etag, stored_open, listing
+
+
+def _nothing_to_remember(
+    state: SyncState, listing: PullListing, stored_etag: tuple[str, str] | None
+) -> bool:
+    """Whether the listing leaves nothing to write but ``last_swept_at`` (its check runs
+    aside): page 1 unchanged, answered for the token its ETag was stored with, no failure
+    to clear."""
+    return (
+        listing.outcome is ListingOutcome.UNCHANGED
+        and stored_etag is not None
+        and (listing.etag, listing.token_fingerprint) == stored_etag
+        and state.last_error is None
+        and state.consecutive_failures == 0
+    )
 
 
 def _open_heads(

@@ -110,11 +110,13 @@ async def test_token_rotation_costs_one_miss_per_repository_then_hits_again(
         await env.sweep()
         quiet = await env.sweep()
         assert quiet.requests_by_route[PULLS] == {"304": 3}
+        assert quiet.conditional_misses_token_changed == 0
         env.sim.tokens.expire_all(env.sim.clock.now())  # every token is now rejected: 401
         rotated = await env.sweep()
         assert rotated.status is SweepStatus.OK, rotated.error
         # ETags are token-specific: the first sweep with the new token re-reads page 1 …
         assert rotated.requests_by_route[PULLS].get("200") == 3
+        assert rotated.conditional_misses_token_changed == 3
         assert sum(rotated.changes_by_kind.values()) == 0  # … and finds nothing new in it
         after = await env.sweep()
         assert after.requests_by_route[PULLS] == {"304": 3}  # conditional hits are back
