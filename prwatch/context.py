@@ -74,10 +74,27 @@ class ProcessContext:
         await self.engine.dispose()
 
 
-async def create_context(settings: Settings) -> ProcessContext:
+# Connections beyond the sweep's repositories in flight: webhook intake, jobs, the scheduler.
+EXTRA_DATABASE_CONNECTIONS = 4
+
+
+async def create_context(settings: Settings, *, pre_ping: bool = True) -> ProcessContext:
+    """``pre_ping=False`` for processes that retry every transaction (workers, ``prwatch
+    sweep``): see ``prwatch.store.create_engine``."""
     queue = await create_queue(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        # Each repository swept at once holds a connection at times; fewer would queue them.
+        pool_size=settings.sweep_max_concurrent_repositories + EXTRA_DATABASE_CONNECTIONS,
+        pre_ping=pre_ping,
+    )
     return ProcessContext(settings=settings, engine=engine, store=Store(engine), queue=queue)
+
+
+async def create_job_context(settings: Settings) -> ProcessContext:
+    """The context of a process that runs only jobs and sweeps, each retried when the
+    database fails it."""
+    return await create_context(settings, pre_ping=False)
 
 
 async def create_queue(settings: Settings) -> JobQueue:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from prwatch.commands.serve import is_embedded
 from prwatch.config import Settings
-from prwatch.context import create_context, sweep_options
+from prwatch.context import create_job_context, sweep_options
 from prwatch.store.migrations import upgrade_database
 from prwatch.sync.processor import SweepReport, run_sweep
 from prwatch.sync.repository_sweep import RepositoryOutcome
@@ -18,7 +18,7 @@ async def sweep_with_progress(settings: Settings, *, show_progress: bool) -> Swe
     console = Console(stderr=True)
     if is_embedded(settings):
         await upgrade_database(settings.database_url)
-    context = await create_context(settings)
+    context = await create_job_context(settings)
     try:
         with Progress(
             TextColumn("[bold]sweep"),

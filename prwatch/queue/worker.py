@@ -22,7 +22,7 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
 
 from prwatch.config import Settings
-from prwatch.context import ProcessContext, create_context
+from prwatch.context import ProcessContext, create_job_context
 from prwatch.events.errors import already_reported, is_retryable, retry_after
 from prwatch.queue.jobs import job_functions
 from prwatch.queue.keys import HEALTH_CHECK_KEY, QUEUE_NAME
@@ -81,7 +81,7 @@ def worker_settings(
     settings: Settings,
     options: WorkerOptions | None = None,
     *,
-    context_factory: ContextFactory = create_context,
+    context_factory: ContextFactory = create_job_context,
 ) -> dict[str, Any]:
     """Keyword arguments for ``arq.worker.Worker``: functions, cron jobs, start and stop."""
     options = options or WorkerOptions(schedule=Schedule.from_settings(settings))
@@ -124,7 +124,7 @@ def create_worker(
     settings: Settings,
     options: WorkerOptions | None = None,
     *,
-    context_factory: ContextFactory = create_context,
+    context_factory: ContextFactory = create_job_context,
     redis_pool: ArqRedis | None = None,
     burst: bool = False,
     poll_delay: float = 0.05,

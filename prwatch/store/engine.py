@@ -16,6 +16,9 @@ SUPPORTED_DRIVERS = {("sqlite", "aiosqlite"), ("postgresql", "asyncpg")}
 # How long a SQLite writer waits for another writer's transaction before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
+# Connections one engine opens at most (beyond a larger ``pool_size``): every process's count
+# against PostgreSQL's max_connections (100 by default).
+POSTGRES_MAX_CONNECTIONS = 20
 # Rows per multi-row INSERT on SQLite. The sqlite3 module keeps up to 128 prepared statements
 # per connection, and a 1,000-row upsert compiles to megabytes: measured at the peak of a cold
 # sweep, SQLAlchemy's default (1,000) kept 88 MB of them alive; 100 rows keep that negligible.
@@ -45,8 +48,13 @@ def parse_database_url(url: str) -> URL:
     return parsed
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An engine for ``url``. Connects lazily: an unreachable database shows on first use."""
+def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """An engine for ``url``. Connects lazily: an unreachable database shows on first use.
+
+    ``pre_ping`` (PostgreSQL) checks each connection before handing it out, a round trip per
+    transaction; a process whose every transaction is retried on ``DatabaseUnavailable`` (jobs,
+    sweeps) does without: SQLAlchemy drops the whole pool on the first disconnect it sees, so a
+    restarted PostgreSQL costs that process one failed, retried transaction."""
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
@@ -61,9 +69,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         parsed,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max(0, POSTGRES_MAX_CONNECTIONS - pool_size),
         # A restarted PostgreSQL leaves dead connections in the pool; check before handing out.
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
     )
 
