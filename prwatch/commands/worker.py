@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from prwatch.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from arq.worker import Worker
 
 
 def register(commands: Any) -> None:
@@ -63,5 +68,14 @@ def run(args: argparse.Namespace) -> int:
         job_timeout_seconds=args.job_timeout,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    create_worker(settings, options).run()
+    asyncio.run(_supervise(lambda: create_worker(settings, options, handle_signals=False)))
     return 0
+
+
+async def _supervise(make_worker: Callable[[], Worker]) -> None:
+    """Run workers until SIGTERM or SIGINT, through any Redis or database outage."""
+    from prwatch.queue.supervisor import WorkerSupervisor, install_stop_signals
+
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    await WorkerSupervisor(make_worker).run(stop)

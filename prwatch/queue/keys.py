@@ -13,6 +13,9 @@ QUEUE_NAME = "arq:queue"
 # arq writes the worker's health line here (`arq --check` reads it).
 HEALTH_CHECK_KEY = "prwatch:worker:health"
 
+# Live workers: a sorted set of worker ids scored by their last heartbeat (Redis time).
+WORKER_HEARTBEATS_KEY = "prwatch:workers:heartbeats"
+
 # Job id prefixes. A job id is queued at most once at a time (arq refuses a second one while
 # the first is queued, running, or its result is kept).
 DELIVERY_JOB_PREFIX = "delivery:"

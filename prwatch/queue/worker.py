@@ -116,7 +116,10 @@ def worker_settings(
         "health_check_key": HEALTH_CHECK_KEY,
     }
     if settings.redis_url is not None:
-        kwargs["redis_settings"] = RedisSettings.from_dsn(settings.redis_url)
+        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        # No retries of arq's own (one log line each): the supervisor reconnects with backoff.
+        redis_settings.conn_retries = 0
+        kwargs["redis_settings"] = redis_settings
     return kwargs
 
 

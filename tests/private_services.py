@@ -1,0 +1,135 @@
+"""Private Redis and PostgreSQL servers for outage tests: started on random loopback ports,
+killed and restarted on the same port, removed afterwards."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe, suppress(OSError):
+            probe.settimeout(0.2)
+            probe.connect(("127.0.0.1", port))
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@dataclass
+class PrivateServer:
+    """One server process; ``kill`` (SIGKILL) and ``start`` again on the same port."""
+
+    command: list[str]
+    port: int
+    user: str | None = None
+    popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        argv = (
+            self.command if self.user is None else ["runuser", "-u", self.user, "--", *self.command]
+        )
+        self.popen = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_for_port(self.port)
+
+    def kill(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(timeout=10)
+        self.popen = None
+
+
+@contextmanager
+def private_redis() -> Iterator[PrivateServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        server = PrivateServer(
+            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", folder],
+            port,
+        )
+        server.start()
+        try:
+            yield server
+        finally:
+            server.kill()
+
+
+def _postgres_binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    return Path(found[-1]).parent if found else None
+
+
+@contextmanager
+def private_postgres() -> Iterator[tuple[PrivateServer, str]]:
+    """A PostgreSQL cluster of its own (run as the ``postgres`` user: it refuses root) and the
+    SQLAlchemy URL of its ``postgres`` database."""
+    binaries = _postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    try:
+        account = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no postgres user to run a private PostgreSQL as")
+    folder = tempfile.mkdtemp(prefix="prwatch-pg-")
+    os.chown(folder, account.pw_uid, account.pw_gid)
+    data = Path(folder) / "data"
+    user = "postgres" if os.geteuid() == 0 else None
+    init = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-N"]
+    subprocess.run(
+        init if user is None else ["runuser", "-u", user, "--", *init],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port = free_port()
+    server = PrivateServer(
+        [
+            str(binaries / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            folder,
+            "-c",
+            "fsync=off",
+        ],
+        port,
+        user=user,
+    )
+    server.start()
+    try:
+        yield server, f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
