@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
+from prwatch.config import ConfigError
 from prwatch.ledger.check import check_delivery_ledger
 from prwatch.queue.port import (
     CHECK_DELIVERY_LEDGER,
@@ -61,6 +62,11 @@ async def process_delivery_job(context: ProcessContext, *args: str | int) -> Non
 
 async def sweep_job(context: ProcessContext, *args: str | int) -> None:
     _arguments(SWEEP, args)
+    try:
+        context.settings.require_app_credentials()
+    except ConfigError as error:  # one line, no traceback: /readyz says the same
+        log.warning("sweep skipped: no GitHub App configured", extra={"error": str(error)})
+        return
     await plan_sweep(context.store, context.github, context.queue)
 
 

@@ -121,3 +121,7 @@ async def _enqueue_tick(
         await queue.enqueue(job, job_id=job_id)
     except QueueUnavailable as error:
         log.warning("periodic job not queued", extra={"job": job, "error": str(error)})
+    except Exception as error:  # the scheduler outlives anything a queue raises: next tick
+        log.warning(
+            "periodic job not queued", extra={"job": job, "error": f"{type(error).__name__}"}
+        )

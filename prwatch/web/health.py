@@ -13,6 +13,7 @@ from prwatch.context import ProcessContext
 from prwatch.observability.recording import refresh
 from prwatch.store import current_revision, head_revision
 from prwatch.web.access import caller
+from prwatch.web.readiness_checks import app_check, sweep_failures_check, workers_check
 from prwatch.web.webhooks import request_context
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -38,6 +39,9 @@ async def readiness(request: Request, *, details: bool) -> JSONResponse:
         "database": await database_check(context),
         "queue": await queue_check(context),
         "sweep": await sweep_check(context),
+        "workers": await workers_check(context),
+        "app": app_check(context),
+        "sweep_failures": await sweep_failures_check(context),
     }
     ready = all(check["ok"] for check in checks.values())
     status = 200 if ready else 503

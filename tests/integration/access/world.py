@@ -17,6 +17,7 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.store import Store, create_engine, upgrade_database
 from prwatch.web.app import create_app
 from tests.integration.store.store_factories import make_installation, make_pr, make_repository
+from tests.integration.webhooks.harness import sample_private_key
 
 OURS, THEIRS = 11, 12  # installations
 WIDGETS, GADGETS = 42, 43  # their repositories
@@ -68,6 +69,9 @@ async def seed(store: Store) -> None:
 async def access_world(database_url: str, **settings: object) -> AsyncIterator[AccessWorld]:
     await upgrade_database(database_url)
     settings.setdefault("webhook_secret", ("an access-test webhook secret",))
+    # An App configured, as /readyz wants (nothing here reaches GitHub).
+    settings.setdefault("app_id", 1)
+    settings.setdefault("private_key", sample_private_key())
     config = Settings(database_url=database_url, **settings)  # type: ignore[arg-type]
     engine = create_engine(database_url)
     context = ProcessContext(

@@ -34,12 +34,19 @@ async def record_sweep(store: Store, started_at: datetime) -> None:
 
 
 async def test_ready_when_migrated_and_within_the_first_intervals(database_url: str) -> None:
-    async with webhook_env(database_url) as env:
+    async with webhook_env(database_url, app_configured=True) as env:
         response = await env.client.get("/readyz")
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["ready"] is True
-        assert set(body["checks"]) == {"database", "queue", "sweep"}
+        assert set(body["checks"]) == {
+            "database",
+            "queue",
+            "sweep",
+            "workers",
+            "app",
+            "sweep_failures",
+        }
         await record_sweep(env.store, datetime.now(UTC))
         assert (await env.client.get("/readyz")).status_code == 200
         assert (await env.client.get("/healthz")).json() == {"status": "ok"}

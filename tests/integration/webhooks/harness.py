@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext
@@ -101,6 +104,16 @@ class WebhookEnv:
             return await tx.changes_after(0, 10_000)
 
 
+@functools.cache
+def sample_private_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
 @asynccontextmanager
 async def webhook_env(
     database_url: str,
@@ -109,10 +122,13 @@ async def webhook_env(
     github: GitHubClient | None = None,
     migrate: bool = True,
     start_queue: bool = True,
+    app_configured: bool = False,
 ) -> AsyncIterator[WebhookEnv]:
     if migrate:
         await upgrade_database(database_url)
     settings = Settings(database_url=database_url, webhook_secret=secrets)
+    if app_configured:  # an App id and key, for what checks them (no GitHub is reached here)
+        settings = settings.model_copy(update={"app_id": 1, "private_key": sample_private_key()})
     engine = create_engine(database_url)
     queue = InProcessQueue(backoff_seconds=0.01, max_backoff_seconds=0.05)
     context = ProcessContext(
