@@ -18,10 +18,11 @@ from prwatch.store.errors import InvalidStoreInput
 from prwatch.store.reads import PR_STATE_FILTERS
 from prwatch.store.records import RepositoryRecord, StoredChange
 from prwatch.store.rows import change_from_row, pull_request_from_row, repository_from_row
-from prwatch.store.schema import changes, pull_requests, repositories
+from prwatch.store.schema import changes, pull_request_signals, pull_requests, repositories
 from prwatch.store.scope import Scope, scope_clause
 
 MAX_PAGE = 10_000
+MERGE_SIGNALS = ("success", "pending", "failure")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class PullFilter:
     label: str | None = None  # carries this label (exact name)
     updated_since: datetime | None = None  # updated at or after
     text: str | None = None  # in the title or the author's login, any case
+    merge_signal: str | None = None  # success, pending or failure, as last derived
     include_drafts: bool = True
 
 
@@ -117,6 +119,18 @@ class ListingOperations(TransactionBase):
             statement = statement.where(pull_requests.c.updated_at >= pull_filter.updated_since)
         if pull_filter.label is not None:
             statement = statement.where(self._has_label(pull_filter.label))
+        if pull_filter.merge_signal is not None:
+            if pull_filter.merge_signal not in MERGE_SIGNALS:
+                raise InvalidStoreInput(f"merge_signal must be one of {', '.join(MERGE_SIGNALS)}")
+            statement = statement.where(
+                exists(
+                    select(1).where(
+                        pull_request_signals.c.repository_id == pull_requests.c.repository_id,
+                        pull_request_signals.c.number == pull_requests.c.number,
+                        pull_request_signals.c.merge_signal == pull_filter.merge_signal,
+                    )
+                )
+            )
         if not pull_filter.include_drafts:
             statement = statement.where(pull_requests.c.draft.is_(False))
         if pull_filter.text:

@@ -22,12 +22,13 @@ from prwatch.domain.models import (
 from prwatch.domain.reviews import latest_reviews
 from prwatch.domain.statuses import StatusKey, latest_statuses
 from prwatch.store import RepositoryRecord, StoredChange, StoreTransaction
-from prwatch.store.listings import PullFilter
+from prwatch.store.listings import MERGE_SIGNALS, PullFilter
 from prwatch.web.access import visibility
 from prwatch.web.api_errors import NotFound
 from prwatch.web.api_params import (
     ChoiceQuery,
     CursorQuery,
+    FilterQuery,
     IntegerQuery,
     NumberPath,
     TextPath,
@@ -59,6 +60,12 @@ REPOS_AFTER = CursorQuery("after", "The `next` of the previous page.", kind="r")
 PULLS_AFTER = CursorQuery("after", "The `next` of the previous page.", kind="p")
 STATE = ChoiceQuery("state", "Pull requests in this state.", ("open", "closed", "all"), "open")
 LABEL = TextQuery("label", "Only pull requests carrying this label (exact name).")
+MERGE_SIGNAL = FilterQuery(
+    "merge_signal",
+    "Only pull requests whose merge signal (GitHub's rollup over the head commit's check runs "
+    "and statuses) is this.",
+    MERGE_SIGNALS,
+)
 UPDATED_SINCE = TimestampQuery(
     "updated_since", "Only pull requests updated at or after this time (UTC without an offset)."
 )
@@ -234,6 +241,7 @@ async def list_pulls(request: Request) -> JSONResponse:
     pull_filter = PullFilter(
         state=STATE.read(request),
         label=LABEL.read(request),
+        merge_signal=MERGE_SIGNAL.read(request),
         updated_since=UPDATED_SINCE.read(request),
     )
     limit, after = LIMIT.read(request), PULLS_AFTER.read(request)
@@ -292,7 +300,7 @@ API_ENDPOINTS = (
         "/api/repos/{owner}/{repo}/pulls",
         list_pulls,
         "List a repository's pull requests",
-        (OWNER, REPO, STATE, LABEL, UPDATED_SINCE, LIMIT, PULLS_AFTER),
+        (OWNER, REPO, STATE, LABEL, MERGE_SIGNAL, UPDATED_SINCE, LIMIT, PULLS_AFTER),
         PullPage,
         errors=(400, 404, 503),
     ),

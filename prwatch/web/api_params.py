@@ -72,6 +72,26 @@ class ChoiceQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class FilterQuery:
+    """One of a closed set of values, or no filter when absent."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...]
+
+    def read(self, request: Request) -> str | None:
+        raw = request.query_params.get(self.name)
+        if raw is not None and raw not in self.choices:
+            raise InvalidParameter(
+                self.name, f"{self.name} must be one of {', '.join(self.choices)}"
+            )
+        return raw
+
+    def openapi(self) -> dict[str, Any]:
+        return _query(self, {"type": "string", "enum": list(self.choices)})
+
+
+@dataclass(frozen=True, slots=True)
 class TextQuery:
     name: str
     description: str

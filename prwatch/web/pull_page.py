@@ -1,6 +1,7 @@
 """``GET /repos/{owner}/{repo}/pulls/{number}``: one pull request as stored — head, base,
-labels, the check runs and commit statuses of its head commit, links to it on GitHub — and its
-whole change timeline with where each change came from (webhook or sweep)."""
+labels, the check runs and commit statuses of its head commit, its reviews and merge signal,
+links to it on GitHub — and its whole change timeline with where each change came from
+(webhook or sweep)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from prwatch.domain.models import CommitStatusSnapshot
+from prwatch.domain.models import CommitStatusSnapshot, PullRequestSignal, ReviewSnapshot
+from prwatch.domain.reviews import latest_reviews
 from prwatch.domain.statuses import latest_statuses
 from prwatch.domain.webhook_coverage import SWEEP_ONLY_NOTE, is_sweep_only
 from prwatch.store import RetryableStoreError, StoredChange
@@ -57,9 +59,13 @@ async def pull_page(request: Request) -> HTMLResponse:
                 found = await tx.get_pull_request_by_id(repository.id, number)
             changes = []
             statuses: list[CommitStatusSnapshot] = []
+            reviews: list[ReviewSnapshot] = []
+            signal: PullRequestSignal | None = None
             if repository is not None and found is not None:
                 stored = await tx.load_commit_statuses(repository.id, {found[0].head_sha})
                 statuses = latest_statuses(stored.values())
+                reviews = latest_reviews((await tx.load_reviews(repository.id, {number})).values())
+                signal = (await tx.load_signals(repository.id, {number})).get(number)
                 changes = await tx.latest_changes(
                     TIMELINE_LENGTH, repository_id=repository.id, pr_number=number
                 )
@@ -76,6 +82,8 @@ async def pull_page(request: Request) -> HTMLResponse:
             "pr": pr,
             "check_runs": runs,
             "statuses": [status for status in statuses if status.sha == pr.head_sha],
+            "reviews": reviews,
+            "signal": signal,
             "timeline": timeline(changes),
             "last_cursor": changes[-1].cursor if changes else 0,
         },

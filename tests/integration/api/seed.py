@@ -12,6 +12,7 @@ from prwatch.domain.models import (
     ChangeKind,
     ChangeSet,
     InstallationSnapshot,
+    PullRequestSignal,
     PullRequestSnapshot,
     RemovalReason,
     RepositorySnapshot,
@@ -67,6 +68,10 @@ PULLS = {
 }
 
 
+# alpha/one's merge signals (the others have none)
+SIGNALS = {1: "success", 3: "failure", 4: "pending", 5: "success"}
+
+
 async def seed(store: Store) -> None:
     async with store.transaction() as tx:
         for installation_id, repos in WORLD.items():
@@ -94,8 +99,12 @@ async def seed(store: Store) -> None:
         )
         for repository_id in (101, 102, 201):
             await tx.lock_repository(repository_id)
+        signals = tuple(
+            PullRequestSignal(101, number, None, signal) for number, signal in SIGNALS.items()
+        )
         await tx.write_change_set(
-            ChangeSet(pull_requests=pulls + others, changes=changes), source=Source.SWEEP
+            ChangeSet(pull_requests=pulls + others, changes=changes, signals=signals),
+            source=Source.SWEEP,
         )
 
 

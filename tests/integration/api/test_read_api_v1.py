@@ -128,6 +128,12 @@ async def test_pulls_page_and_filter(database_url: str) -> None:
         assert numbers(naive) == [5, 7]
         offset = await every_page(client, path, "pulls", updated_since="2026-01-01T13:05:00+01:00")
         assert numbers(offset) == [5, 7]
+        passing = await every_page(client, path, "pulls", merge_signal="success", limit=1)
+        assert numbers(passing) == [1, 5]
+        assert [p["merge_signal"] for page in passing for p in page] == ["success", "success"]
+        failing = await every_page(client, path, "pulls", merge_signal="failure", label="bug")
+        assert numbers(failing) == []
+        assert numbers(await every_page(client, path, "pulls", merge_signal="pending")) == [4]
 
 
 @pytest.mark.parametrize(
@@ -141,6 +147,7 @@ async def test_pulls_page_and_filter(database_url: str) -> None:
         ("/api/repos/alpha/one/pulls?state=merged", 400, "state"),
         ("/api/repos/alpha/one/pulls?updated_since=yesterday", 400, "updated_since"),
         ("/api/repos/alpha/one/pulls?label=", 400, "label"),
+        ("/api/repos/alpha/one/pulls?merge_signal=green", 400, "merge_signal"),
         ("/api/repos/alpha/one/pulls/abc", 400, "number"),
         ("/api/repos/alpha/one/pulls/0", 400, "number"),
         ("/api/repos/alpha/one/pulls/-3", 400, "number"),
@@ -207,7 +214,16 @@ async def test_openapi_describes_every_route(sqlite_url: str) -> None:
             assert method.lower() in operations, (route.path, method)
     pulls = document["paths"]["/api/repos/{owner}/{repo}/pulls"]["get"]
     names = {parameter["name"] for parameter in pulls["parameters"]}
-    assert names == {"owner", "repo", "state", "label", "updated_since", "limit", "after"}
+    assert names == {
+        "owner",
+        "repo",
+        "state",
+        "label",
+        "merge_signal",
+        "updated_since",
+        "limit",
+        "after",
+    }
     limit = next(p for p in pulls["parameters"] if p["name"] == "limit")
     assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
     schemas = document["components"]["schemas"]
