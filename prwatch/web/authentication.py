@@ -10,14 +10,17 @@ A plain ASGI middleware (not ``BaseHTTPMiddleware``), so that streamed answers p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prwatch.access.caller import Caller, CallerKind
 from prwatch.access.tokens import is_well_formed, token_hash
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 # How stale a token's "last used" may get: one write a minute per token at most, not one a request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 LOGIN_PATH = "/login"
+# How often an answer still running (a stream) checks that its credential still holds.
+RECHECK_SECONDS = 5.0
 
 
 class Rule(Enum):
@@ -103,7 +108,69 @@ class AccessControl:
         scope.setdefault("state", {})
         scope["state"]["caller"] = outcome
         scope["state"]["visibility"] = outcome.visibility
-        await self.app(scope, receive, send)
+        if not outcome.authenticated:
+            await self.app(scope, receive, send)
+            return
+        await self._serve_while_valid(scope, receive, send, request, rule, outcome)
+
+    async def _serve_while_valid(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: Request,
+        rule: Rule,
+        caller: Caller,
+    ) -> None:
+        """Serve, and end an answer still running (a stream) once its credential stops being
+        what it was: revoked, expired, signed out, or seeing something else now. The answer is
+        closed properly (its last chunk sent), and nothing more of it goes out."""
+        lock = asyncio.Lock()
+        progress = {"started": False, "complete": False, "ended": False}
+
+        async def guarded_send(message: Message) -> None:
+            async with lock:
+                if progress["ended"]:
+                    return
+                if message["type"] == "http.response.start":
+                    progress["started"] = True
+                elif message["type"] == "http.response.body" and not message.get("more_body"):
+                    progress["complete"] = True
+                await send(message)
+
+        serving = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        watching = asyncio.ensure_future(self._watch(request, rule, caller))
+        try:
+            done, _ = await asyncio.wait({serving, watching}, return_when=FIRST_COMPLETED)
+            if watching in done and serving not in done:
+                async with lock:
+                    progress["ended"] = True
+                    if progress["started"] and not progress["complete"]:
+                        await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    elif not progress["started"]:
+                        await unauthorized("the credential ended", error="invalid_token")(
+                            scope, receive, send
+                        )
+        finally:
+            watching.cancel()
+            if not serving.done():
+                serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving  # re-raises what the app raised
+
+    async def _watch(self, request: Request, rule: Rule, caller: Caller) -> None:
+        """Returns when the request's credential no longer yields ``caller``."""
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            try:
+                again = await self._authenticate(request, rule)
+            except StoreError:
+                continue  # the database is away: the next check decides
+            if again != caller:
+                log.info("credential ended during an answer", extra={"caller": caller.name})
+                return
 
     async def _authenticate(self, request: Request, rule: Rule) -> Caller | Response:
         context = request_context(request)
