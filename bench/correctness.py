@@ -26,8 +26,12 @@ CHANGES_PER_READ = 100_000
 PR_FIELDS = (
     "github_id", "node_id", "state", "draft", "merged", "merged_at", "closed_at", "title",
     "author", "labels", "head_sha", "head_ref", "base_sha", "base_ref", "created_at",
-    "updated_at",
+    "updated_at", "auto_merge",
 )  # fmt: skip
+# Stored, but their change alone is not a logged change: a PR assigned, locked or put on a
+# milestone moves only its updated_at; the base branch moving only its base_sha.
+UNLOGGED_PR_FIELDS = frozenset({"updated_at", "base_sha"})
+_LOGGED_AT = tuple(i for i, name in enumerate(PR_FIELDS) if name not in UNLOGGED_PR_FIELDS)
 RUN_FIELDS = (
     "repository_id", "head_sha", "name", "status", "conclusion", "started_at", "completed_at",
     "app_slug", "check_suite_id",
@@ -65,6 +69,19 @@ def truth_view(truth: dict[str, Any]) -> View:
     return view
 
 
+def _pr_field(row: Any, name: str) -> Any:
+    if name == "labels":
+        return sorted(row[name])
+    if name == "auto_merge":  # as the truth spells it
+        if row["auto_merge_method"] is None:
+            return None
+        return {
+            "merge_method": row["auto_merge_method"],
+            "enabled_by": row["auto_merge_enabled_by"],
+        }
+    return _iso(row[name])
+
+
 def _iso(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -97,8 +114,10 @@ async def store_view(engine: AsyncEngine, truth: View, *, digest: bool = False) 
                 )
             )
             for row in result.mappings():
-                fields = tuple(sorted(row[f]) if f == "labels" else _iso(row[f]) for f in PR_FIELDS)
-                view[("pr", row["repository_id"], row["number"])] = keep(fields)
+                fields = tuple(_pr_field(row, f) for f in PR_FIELDS)
+                view[("pr", row["repository_id"], row["number"])] = (
+                    digest_pr(fields) if digest else fields
+                )
             runs = await conn.execute(
                 select(check_runs).where(check_runs.c.repository_id.in_(group))
             )
@@ -114,8 +133,23 @@ def digest_value(value: Any) -> int:
     return hash(repr(value))
 
 
+def digest_pr(fields: tuple[Any, ...]) -> tuple[int, int]:
+    """A PR's digest: of its logged fields (for expected changes), and of all (for equality)."""
+    return digest_value(logged_part(fields)), digest_value(fields)
+
+
+def logged_part(value: Any) -> Any:
+    """The part of a PR's view value whose change is a logged change (a digest's first half)."""
+    if len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value[0]
+    return tuple(value[i] for i in _LOGGED_AT if i < len(value))
+
+
 def digest_view(view: View) -> View:
-    return {key: digest_value(value) for key, value in view.items()}
+    return {
+        key: digest_pr(value) if key[0] == "pr" else digest_value(value)
+        for key, value in view.items()
+    }
 
 
 def _same(value: Any) -> Any:
@@ -125,7 +159,16 @@ def _same(value: Any) -> Any:
 def changed_keys(before: View, after: View) -> set[tuple[Hashable, ...]]:
     """Entities that appeared, changed or left the watched set (check runs that merely
     stopped being current are not changes)."""
-    keys = {key for key, value in after.items() if before.get(key) != value}
+    keys = {
+        key
+        for key, value in after.items()
+        if key not in before
+        or (
+            logged_part(before[key]) != logged_part(value)
+            if key[0] == "pr"
+            else before[key] != value
+        )
+    }
     keys |= {key for key in before if key not in after and key[0] != "run"}
     # A repository that left takes its PRs with it: one change, the repository's removal.
     return {key for key in keys if not (key[0] == "pr" and ("repo", key[1]) not in after)}

@@ -28,6 +28,8 @@ KIND_STYLES: dict[ChangeKind, str] = {
     ChangeKind.PR_DRAFT_CHANGED: "yellow",
     ChangeKind.PR_LABELS_CHANGED: "blue",
     ChangeKind.PR_BASE_CHANGED: "yellow",
+    ChangeKind.PR_AUTO_MERGE_CHANGED: "blue",
+    ChangeKind.PR_MERGE_QUEUE_CHANGED: "blue",
     ChangeKind.PR_REMOVED: "red",
     ChangeKind.CHECK_RUN_CREATED: "dim",
     ChangeKind.CHECK_RUN_STATUS_CHANGED: "cyan",

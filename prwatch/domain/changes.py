@@ -8,6 +8,7 @@ Everything is pure; the caller writes the resulting ChangeSet in one transaction
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 from prwatch.domain.models import (
@@ -51,7 +52,24 @@ def logged_pr_fields(pr: PullRequestSnapshot) -> dict[str, FieldValue]:
         "draft": pr.draft,
         "labels": sorted(pr.labels),
         "base_ref": pr.base_ref,
+        "auto_merge": pr.auto_merge_method,
+        "merge_queue": pr.enqueued_at is not None,
     }
+
+
+def with_merge_queue(
+    stored: PullRequestSnapshot | None, observed: PullRequestSnapshot
+) -> PullRequestSnapshot:
+    """`observed` with its merge-queue state settled: as observed when its source knew it,
+    else the stored one — except that a closed PR is never queued."""
+    if observed.merge_queue_known:
+        return observed
+    enqueued_at = None if stored is None or observed.state != OPEN else stored.enqueued_at
+    return (
+        observed
+        if enqueued_at == observed.enqueued_at
+        else replace(observed, enqueued_at=enqueued_at)
+    )
 
 
 def logged_check_run_fields(run: CheckRunSnapshot) -> dict[str, FieldValue]:
@@ -73,6 +91,8 @@ _PR_FIELD_KINDS: tuple[tuple[str, ChangeKind], ...] = (
     ("draft", ChangeKind.PR_DRAFT_CHANGED),
     ("labels", ChangeKind.PR_LABELS_CHANGED),
     ("base_ref", ChangeKind.PR_BASE_CHANGED),
+    ("auto_merge", ChangeKind.PR_AUTO_MERGE_CHANGED),
+    ("merge_queue", ChangeKind.PR_MERGE_QUEUE_CHANGED),
 )
 
 
@@ -84,6 +104,7 @@ def detect_pr_changes(
         return [_first_sight(observed)]
     if not is_pr_snapshot_current(stored, observed):
         return []
+    observed = with_merge_queue(stored, observed)
 
     def change(kind: ChangeKind, field: str, old: FieldValue, new: FieldValue) -> Change:
         return Change(
@@ -205,6 +226,7 @@ def detect_changes(
         key=lambda pr: pr.number,
         accepts=is_pr_snapshot_current,
         detect=detect_pr_changes,
+        settle=with_merge_queue,
     )
     run_rows, run_changes = _fold(
         stored_check_runs,
@@ -235,6 +257,7 @@ def _fold(
     key: Callable[[_SnapshotT], int],
     accepts: Callable[[_SnapshotT, _SnapshotT], bool],
     detect: Callable[[_SnapshotT | None, _SnapshotT], list[Change]],
+    settle: Callable[[_SnapshotT | None, _SnapshotT], _SnapshotT] | None = None,
 ) -> tuple[list[_SnapshotT], list[Change]]:
     by_key: dict[int, list[_SnapshotT]] = {}
     for snapshot in observed:
@@ -247,6 +270,8 @@ def _fold(
         for snapshot in by_key[snapshot_key]:
             if current is not None and not accepts(current, snapshot):
                 continue
+            if settle is not None:  # what the snapshot's source could not tell
+                snapshot = settle(current, snapshot)
             changes.extend(detect(current, snapshot))
             current = snapshot
         if current is not None and current != original:

@@ -6,7 +6,7 @@ Snapshots are what prwatch knows of a GitHub object at one moment, whichever sou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -64,6 +64,16 @@ class PullRequestSnapshot:
     base_ref: str
     created_at: datetime
     updated_at: datetime
+    # Auto-merge, while it is on: how the PR will be merged and who asked (GitHub's
+    # `auto_merge` object, in REST and webhooks alike).
+    auto_merge_method: str | None = None  # merge | squash | rebase
+    auto_merge_enabled_by: str | None = None
+    # The merge queue: since when the PR waits in its base branch's queue (None: not queued).
+    # Only `enqueued`/`dequeued` deliveries say so (GitHub's PR object has no such field), so
+    # a snapshot from elsewhere has `merge_queue_known` False and keeps the stored value
+    # (the flag says where a snapshot came from, not what the PR is: it is not compared).
+    enqueued_at: datetime | None = None
+    merge_queue_known: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,8 @@ class ChangeKind(StrEnum):
     PR_DRAFT_CHANGED = "pr_draft_changed"
     PR_LABELS_CHANGED = "pr_labels_changed"
     PR_BASE_CHANGED = "pr_base_changed"
+    PR_AUTO_MERGE_CHANGED = "pr_auto_merge_changed"  # turned on (its method) or off (null)
+    PR_MERGE_QUEUE_CHANGED = "pr_merge_queue_changed"  # joined (true) or left (false) the queue
     PR_REMOVED = "pr_removed"  # tombstoned with its repository
     CHECK_RUN_CREATED = "check_run_created"
     CHECK_RUN_STATUS_CHANGED = "check_run_status_changed"

@@ -17,8 +17,9 @@ PR has that head (found locally by SHA, forks too) shows it — also a PR that a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
-from prwatch.domain.models import CheckRunSnapshot, Source
+from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot, Source
 from prwatch.events.envelope import required_object
 from prwatch.events.errors import PermanentDeliveryError, RetryableJobError
 from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
@@ -47,7 +48,19 @@ async def plan_pull_request(context: EventContext, delivery: Delivery) -> Apply:
         )
     except PayloadError as error:
         raise PermanentDeliveryError(str(error)) from None
+    pr = with_queue_action(pr, delivery.action)
     return applying(delivery, repository, Observation(repository.id, pull_requests=(pr,)))
+
+
+def with_queue_action(pr: PullRequestSnapshot, action: str | None) -> PullRequestSnapshot:
+    """The merge-queue state an `enqueued`/`dequeued` delivery tells (the PR object itself
+    has no such field): queued since the event's `updated_at`, or not queued. Every other
+    action leaves it unknown, and the apply path keeps the stored state."""
+    if action == "enqueued":
+        return replace(pr, enqueued_at=pr.updated_at, merge_queue_known=True)
+    if action == "dequeued":
+        return replace(pr, enqueued_at=None, merge_queue_known=True)
+    return pr
 
 
 async def plan_check_run(context: EventContext, delivery: Delivery) -> Apply:

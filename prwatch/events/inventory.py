@@ -82,6 +82,10 @@ async def plan_installation(context: EventContext, delivery: Delivery) -> Apply:
             return Outcome.done(*(() if suspended else (sweep_installation(installation.id),)))
 
         return suspension
+    if action == "new_permissions_accepted":
+        # Permissions decide what prwatch may read, not what it stores; a read they still
+        # forbid fails and is retried by the sweep.
+        return finished(Outcome.ignored("new permissions accepted: nothing prwatch stores"))
     return finished(Outcome.ignored(f"installation action {action!r}"))
 
 

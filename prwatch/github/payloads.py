@@ -81,6 +81,8 @@ def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRe
     head = fields.nested("head")
     base = fields.nested("base")
     user = fields.optional_nested("user")
+    auto_merge = fields.optional_nested("auto_merge")  # null while auto-merge is off
+    enabled_by = None if auto_merge is None else auto_merge.optional_nested("enabled_by")
     return PullRequestSnapshot(
         repository_id=repository_id,
         number=fields.pr_number("number"),
@@ -105,6 +107,8 @@ def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRe
         base_ref=base.text("ref", MAX_REF),
         created_at=fields.required_timestamp("created_at"),
         updated_at=fields.required_timestamp("updated_at"),
+        auto_merge_method=None if auto_merge is None else auto_merge.keyword("merge_method"),
+        auto_merge_enabled_by=None if enabled_by is None else enabled_by.name("login", MAX_LOGIN),
     )
 
 
@@ -368,6 +372,9 @@ class _Fields:
 
     def optional_name(self, key: str, limit: int) -> str | None:
         return None if self._get(key) is None else self.name(key, limit)
+
+    def keyword(self, key: str) -> str:
+        return validation.keyword(self._required(key), self.where(key))
 
     def optional_keyword(self, key: str) -> str | None:
         value = self._get(key)

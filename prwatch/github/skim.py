@@ -32,6 +32,11 @@ class _Ref(TypedDict, total=False):
     ref: Any
 
 
+class _AutoMerge(TypedDict, total=False):
+    merge_method: Any
+    enabled_by: _User | None
+
+
 class PullRequestFields(TypedDict, total=False):
     """A PR as `prwatch.github.payloads.pull_request_from_json` reads it: a listing item,
     or a webhook's `pull_request` object."""
@@ -51,6 +56,7 @@ class PullRequestFields(TypedDict, total=False):
     base: _Ref | None
     created_at: Any
     updated_at: Any
+    auto_merge: _AutoMerge | None
 
 
 _PAGE_DECODER = msgspec.json.Decoder(list[PullRequestFields])

@@ -945,6 +945,13 @@ def pull_request_truth(pr: PullRequest) -> dict[str, Any]:
         "base_ref": pr.base_ref,
         "created_at": iso(pr.created_at),
         "updated_at": iso(pr.updated_at),
+        "auto_merge": None
+        if pr.auto_merge is None
+        else {
+            "merge_method": pr.auto_merge.merge_method,
+            "enabled_by": pr.auto_merge.enabled_by.login,
+        },
+        "merge_queue": None if pr.queued_at is None else {"enqueued_at": iso(pr.queued_at)},
     }
 
 

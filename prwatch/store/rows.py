@@ -68,6 +68,9 @@ def pull_request_values(
         "base_ref": snapshot.base_ref,
         "created_at": snapshot.created_at,
         "updated_at": snapshot.updated_at,
+        "auto_merge_method": snapshot.auto_merge_method,
+        "auto_merge_enabled_by": snapshot.auto_merge_enabled_by,
+        "enqueued_at": snapshot.enqueued_at,
         "first_seen_at": now,
         "last_synced_at": now,
         "last_change_source": source.value,
@@ -95,6 +98,9 @@ def pull_request_from_row(row: Row[Any]) -> PullRequestSnapshot:
         base_ref=row.base_ref,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        auto_merge_method=row.auto_merge_method,
+        auto_merge_enabled_by=row.auto_merge_enabled_by,
+        enqueued_at=row.enqueued_at,
     )
 
 

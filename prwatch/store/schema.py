@@ -99,6 +99,9 @@ pull_requests = Table(
     Column("last_synced_at", UTCDateTime, nullable=False),
     Column("last_change_source", String(16), nullable=False),
     Column("removed_at", UTCDateTime, nullable=True),  # tombstone: its repository is gone
+    Column("auto_merge_method", String(16), nullable=True),  # null: auto-merge is off
+    Column("auto_merge_enabled_by", String(255), nullable=True),
+    Column("enqueued_at", UTCDateTime, nullable=True),  # null: not in the merge queue
     Index("ix_pull_requests_repository_id_state", "repository_id", "state"),
     Index("ix_pull_requests_repository_id_head_sha", "repository_id", "head_sha"),
 )

@@ -129,6 +129,12 @@ def pull_request_json(pr: PullRequestSnapshot, extras: PullExtras) -> PullJson:
             Literal["success", "pending", "failure"] | None,
             None if signal is None else signal.merge_signal,
         ),
+        "auto_merge": None
+        if pr.auto_merge_method is None
+        else {"merge_method": pr.auto_merge_method, "enabled_by": pr.auto_merge_enabled_by},
+        "merge_queue": None
+        if pr.enqueued_at is None
+        else {"enqueued_at": iso(pr.enqueued_at) or ""},
     }
 
 

@@ -61,6 +61,15 @@ class ReviewJson(TypedDict):
     commit_id: str | None
 
 
+class AutoMergeJson(TypedDict):
+    merge_method: str  # merge | squash | rebase
+    enabled_by: str | None  # the login of who turned it on
+
+
+class MergeQueueJson(TypedDict):
+    enqueued_at: str  # since when the PR waits in its base branch's merge queue
+
+
 class PullJson(TypedDict):
     number: int
     state: Literal["open", "closed"]
@@ -82,6 +91,8 @@ class PullJson(TypedDict):
     review_decision: Literal["approved", "changes_requested", "review_required"] | None
     # GitHub's rollup state over the head's check runs and statuses; null when none reported.
     merge_signal: Literal["success", "pending", "failure"] | None
+    auto_merge: AutoMergeJson | None  # null while auto-merge is off
+    merge_queue: MergeQueueJson | None  # null while the PR is not in a merge queue
 
 
 class PullPage(TypedDict):

@@ -97,7 +97,16 @@ def pr_as_truth(pr: PullRequestSnapshot) -> dict[str, Any]:
         "base_ref": pr.base_ref,
         "created_at": iso(pr.created_at),
         "updated_at": iso(pr.updated_at),
+        "auto_merge": None
+        if pr.auto_merge_method is None
+        else {"merge_method": pr.auto_merge_method, "enabled_by": pr.auto_merge_enabled_by},
     }
+
+
+def swept_truth(pr: dict[str, Any]) -> dict[str, Any]:
+    """What a sweep can know of a truth PR: all but its merge-queue state, which only the
+    `enqueued`/`dequeued` deliveries tell (GitHub's REST PR object has no such field)."""
+    return {key: value for key, value in pr.items() if key != "merge_queue"}
 
 
 def run_as_truth(run: CheckRunSnapshot) -> dict[str, Any]:
@@ -135,7 +144,11 @@ async def assert_converged(env: SweepEnv) -> None:
         for repo_id, repo in watched.items():
             assert stored_repos[repo_id].full_name == repo["full_name"]
             expected = sorted(
-                (pr for pr in truth["pull_requests"] if pr["repository_id"] == repo_id),
+                (
+                    swept_truth(pr)
+                    for pr in truth["pull_requests"]
+                    if pr["repository_id"] == repo_id
+                ),
                 key=lambda pr: pr["number"],
             )
             stored = await tx.load_pull_requests(repo_id)

@@ -57,6 +57,8 @@ async def test_a_pull_request_lifecycle_reads_back_through_the_api(database_url:
             "reviews": [],
             "review_decision": None,
             "merge_signal": None,
+            "auto_merge": None,
+            "merge_queue": None,
         }
         listed = (await env.client.get(f"/api/repos/{REPO}/pulls")).json()
         assert [item["number"] for item in listed["pulls"]] == [2]

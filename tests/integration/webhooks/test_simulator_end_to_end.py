@@ -34,6 +34,7 @@ def expected_signal(world: World, pr: dict[str, Any]) -> str | None:
 def expected_pull(pr: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     keys = ("number", "state", "draft", "merged", "title", "labels", "head_sha", "head_ref")
     keys += ("base_ref", "author", "created_at", "updated_at", "closed_at", "merged_at")
+    keys += ("auto_merge", "merge_queue")
     statuses = [
         {k: status[k] for k in ("context", "state", "description", "target_url", "updated_at")}
         for status in truth["commit_statuses"]
