@@ -16,6 +16,7 @@ from prwatch.sim.churn import churn
 from prwatch.sim.entities import CheckRun, PullRequest, Repository
 from prwatch.sim.events import InvalidMutationError, NotFoundError
 from prwatch.sim.rest_app import create_manifest_code
+from prwatch.sim.reviews import review_truth, reviews_truth
 from prwatch.sim.statuses import status_truth
 from prwatch.sim.world import CHECK_NAMES, World, check_run_truth, pull_request_truth
 
@@ -170,6 +171,21 @@ async def create_status(request: Request, sim: Any, body: dict[str, Any]) -> Any
     return status_truth(status)
 
 
+async def submit_review(request: Request, sim: Any, body: dict[str, Any]) -> Any:
+    """A review of a PR: ``user``, ``state`` (approved, changes_requested, commented), ``body``."""
+    repo = _repo(request, sim.world)
+    review = sim.world.submit_review(
+        repo.id, _number(request), user=str(body["user"]), state=str(body["state"]),
+        body=body.get("body"),
+    )  # fmt: skip
+    return review_truth(sim.world, review)
+
+
+async def dismiss_review(request: Request, sim: Any, body: dict[str, Any]) -> Any:
+    review = sim.world.dismiss_review(int(request.path_params["review_id"]))
+    return review_truth(sim.world, review)
+
+
 async def update_check_run(request: Request, sim: Any, body: dict[str, Any]) -> Any:
     actions = body.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(a, str) and a for a in actions):
@@ -304,6 +320,7 @@ def _installation_truth(world: World, installation_id: int) -> dict[str, Any]:
         "commit_statuses": [
             status for status in world.truth_of_statuses() if status["repository_id"] in ids
         ],
+        "reviews": [entry for entry in reviews_truth(world) if entry["repository_id"] in ids],
     }
 
 
@@ -357,6 +374,8 @@ ADMIN_ROUTES = [
     Route(f"{P}/pulls/{{number:int}}/push", _wrap(push), methods=["POST"]),
     Route(f"{P}/check-runs", _wrap(create_checks, 201), methods=["POST"]),
     Route(f"{P}/statuses/{{sha}}", _wrap(create_status, 201), methods=["POST"]),
+    Route(f"{P}/pulls/{{number:int}}/reviews", _wrap(submit_review, 201), methods=["POST"]),
+    Route("/_sim/reviews/{review_id:int}/dismiss", _wrap(dismiss_review), methods=["POST"]),
     Route("/_sim/check-runs/{run_id:int}", _wrap(update_check_run), methods=["PATCH"]),
     Route("/_sim/check-runs/{run_id:int}/rerun", _wrap(rerun_check_run, 201), methods=["POST"]),
     Route(f"{P}/rename", _wrap(rename_repo), methods=["POST"]),

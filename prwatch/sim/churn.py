@@ -1,7 +1,8 @@
 """A random, realistic batch of changes across the world, reproducible from a seed.
 
-Every action GitHub sends for `pull_request`, `check_run` and `check_suite` comes out of it, at
-relative frequencies like a busy repository's: pushes, labels and review requests often;
+Every action GitHub sends for `pull_request`, `check_run` and `check_suite` comes out of it, and
+commit statuses and reviews, at relative frequencies like a busy repository's: pushes, labels
+and review requests often;
 milestones, auto-merge and the merge queue now and then; locks rarely. Installation events
 (which take repositories away from prwatch for a moment) only with `installation_fraction`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from prwatch.sim.churn_checks import advance_checks
 from prwatch.sim.churn_installations import installation_activity
+from prwatch.sim.churn_signals import review_activity, status_activity
 from prwatch.sim.collaboration import DEQUEUE_REASONS, LOCK_REASONS, MERGE_METHODS
 from prwatch.sim.entities import PullRequest
 from prwatch.sim.generate import AUTHORS, LABELS
@@ -32,6 +34,7 @@ OPEN_PR_ACTIVITY = {
     "lock": 3,
     "auto_merge": 6,
     "merge_queue": 6,
+    "review": 10,
 }
 
 
@@ -57,6 +60,7 @@ def churn(
             raise ValueError(f"{name} must be within [0, 1]")
     rng = random.Random(seed)
     changed: dict[str, Any] = {"pull_requests": [], "check_runs": [], "opened": []}
+    changed["statuses"] = []
     live = [
         repo for repo in world.repositories.values() if not repo.deleted and repo.installation_id
     ]
@@ -80,6 +84,8 @@ def churn(
             if pr.state != "open" or rng.random() >= check_fraction:
                 continue
             changed["check_runs"].extend(advance_checks(world, repo.id, pr.head_sha, rng))
+            if rng.random() < 0.5:  # some CI reports commit statuses beside check runs
+                changed["statuses"].append(status_activity(world, repo.id, pr.head_sha, rng))
     if installation_fraction:
         changed["installations"] = installation_activity(world, rng, installation_fraction)
     changed["counts"] = {key: len(value) for key, value in changed.items()}
@@ -138,6 +144,8 @@ def _open_pr_activity(
         return "locked"
     elif kind == "auto_merge":
         return _toggle_auto_merge(world, _undoing(pr, rng, lambda p: p.auto_merge is not None), rng)
+    elif kind == "review":
+        return review_activity(world, pr, rng)
     else:
         return _merge_queue_step(world, _undoing(pr, rng, lambda p: p.queued_at is not None), rng)
     return kind

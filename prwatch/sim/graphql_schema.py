@@ -33,6 +33,7 @@ from prwatch.sim.events import NotFoundError
 from prwatch.sim.graphql_paging import Connection, QueryError, SortKey, paginate
 from prwatch.sim.graphql_sdl import SDL
 from prwatch.sim.render import latest_runs, node_id
+from prwatch.sim.reviews import latest_reviews, review_decision
 from prwatch.sim.statuses import CommitStatus, latest_statuses
 from prwatch.sim.world import World
 
@@ -186,6 +187,19 @@ def _pull_requests(repo: Repository, info: GraphQLResolveInfo, **arguments: Any)
     return paginate(prs, key, "pullRequests", arguments)
 
 
+def _pull_request(repo: Repository, info: GraphQLResolveInfo, number: int) -> PullRequest:
+    if not 1 <= number <= len(repo.pulls):
+        raise QueryError(
+            f"Could not resolve to a PullRequest with the number of {number}.", "NOT_FOUND"
+        )
+    return repo.pulls[number - 1]
+
+
+def _latest_reviews(pr: PullRequest, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    reviews = latest_reviews(_context(info).world, pr)
+    return paginate(reviews, lambda review: (review.id,), "latestReviews", arguments)
+
+
 def _number_key(pr: PullRequest) -> SortKey:
     return (pr.number,)
 
@@ -283,6 +297,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "nameWithOwner": _attribute("full_name"),
             "object": _object,
             "pullRequests": _pull_requests,
+            "pullRequest": _pull_request,
         },
         "Commit": {"statusCheckRollup": _status_check_rollup, "checkSuites": _check_suites},
         "StatusCheckRollup": {
@@ -314,7 +329,17 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         },
         "App": {"id": lambda app, info: node_id("App", app.id), "databaseId": _attribute("id")},
         "Label": {"name": lambda label, info: label},
+        "PullRequestReview": {
+            "id": lambda review, info: node_id("PullRequestReview", review.id),
+            "databaseId": _attribute("id"),
+            "author": _attribute("user"),
+            "state": lambda review, info: review.state.upper(),
+            "submittedAt": lambda review, info: iso(review.submitted_at),
+            "commit": lambda review, info: Commit(review.pr.repo, review.commit_id),
+        },
         "PullRequest": {
+            "reviewDecision": lambda pr, info: review_decision(_context(info).world, pr),
+            "latestReviews": _latest_reviews,
             "id": lambda pr, info: node_id("PullRequest", pr.id),
             "databaseId": _attribute("id"),
             "state": lambda pr, info: pull_request_state(pr),
@@ -345,6 +370,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
                 "CheckSuiteConnection",
                 "CheckRunConnection",
                 "LabelConnection",
+                "PullRequestReviewConnection",
             )
         },
     }

@@ -29,6 +29,7 @@ type Repository {
   name: String!
   nameWithOwner: String!
   object(oid: GitObjectID, expression: String): GitObject
+  pullRequest(number: Int!): PullRequest
   pullRequests(
     states: [PullRequestState!], first: Int, after: String, last: Int, before: String,
     orderBy: IssueOrder
@@ -104,6 +105,9 @@ type PullRequest {
   updatedAt: DateTime!
   closedAt: DateTime
   mergedAt: DateTime
+  reviewDecision: PullRequestReviewDecision
+  latestReviews(first: Int, after: String, last: Int, before: String):
+    PullRequestReviewConnection
 }
 
 type PageInfo {
@@ -132,6 +136,15 @@ type CheckRunConnection {
 type CheckRunEdge { cursor: String! node: CheckRun }
 type LabelConnection { totalCount: Int! pageInfo: PageInfo! nodes: [Label] edges: [LabelEdge] }
 type LabelEdge { cursor: String! node: Label }
+type PullRequestReview {
+  id: ID! databaseId: Int author: Actor state: PullRequestReviewState! submittedAt: DateTime
+  commit: Commit
+}
+type PullRequestReviewConnection {
+  totalCount: Int! pageInfo: PageInfo! nodes: [PullRequestReview]
+  edges: [PullRequestReviewEdge]
+}
+type PullRequestReviewEdge { cursor: String! node: PullRequestReview }
 
 enum CheckStatusState { QUEUED IN_PROGRESS COMPLETED WAITING PENDING REQUESTED }
 enum CheckConclusionState {
@@ -139,6 +152,8 @@ enum CheckConclusionState {
 }
 enum StatusState { EXPECTED ERROR FAILURE PENDING SUCCESS }
 enum PullRequestState { OPEN CLOSED MERGED }
+enum PullRequestReviewState { PENDING COMMENTED APPROVED CHANGES_REQUESTED DISMISSED }
+enum PullRequestReviewDecision { CHANGES_REQUESTED APPROVED REVIEW_REQUIRED }
 enum IssueOrderField { CREATED_AT UPDATED_AT COMMENTS }
 enum OrderDirection { ASC DESC }
 input IssueOrder { field: IssueOrderField! direction: OrderDirection! }

@@ -25,6 +25,13 @@ from prwatch.sim.entities import (
 )
 from prwatch.sim.events import InvalidMutationError, NotFoundError, WorldEvent
 from prwatch.sim.render import Renderer, latest_runs
+from prwatch.sim.reviews import (
+    Review,
+    dismiss_review,
+    edit_review,
+    reviews_truth,
+    submit_review,
+)
 from prwatch.sim.statuses import CommitStatus, create_status, latest_statuses, status_truth
 
 CHECK_NAMES = ("build", "test (3.11)", "test (3.12)", "lint", "typecheck")
@@ -66,6 +73,9 @@ class World(Collaboration):
         self.sha_rev: dict[tuple[int, str], int] = {}  # per (repository, sha) check version
         # Every status posted, per (repository, sha), in the order posted (see sim.statuses).
         self.commit_statuses: dict[tuple[int, str], list[CommitStatus]] = {}
+        # Reviews per (repository, PR number), in the order submitted (see sim.reviews).
+        self.reviews: dict[tuple[int, int], list[Review]] = {}
+        self.reviews_by_id: dict[int, Review] = {}
         self.check_apps: dict[int, CheckApp] = {}
         self.check_apps_rev = 0  # bumped whenever an app is added or replaced
         self._forks: dict[int, list[Repository]] = {}
@@ -74,7 +84,7 @@ class World(Collaboration):
         self._sorted_cache: dict[tuple[int, str, str, str], tuple[int, list[PullRequest]]] = {}
         self._next = {"user": 9_000_000, "repo": 300_000_000, "pr": 1_500_000_000}
         self._next |= {"suite": 9_000_000_000, "run": 20_000_000_000, "inst": 40_000_000}
-        self._next |= {"status": 30_000_000_000}
+        self._next |= {"status": 30_000_000_000, "review": 2_000_000_000}
         self._next["milestone"] = 7_000_000
         self.sender = self.user("octo-dev")
         ci_owner = self.user("ci-org", "Organization")
@@ -661,6 +671,18 @@ class World(Collaboration):
         """A commit status (see sim.statuses): context, description, target_url, creator."""
         return create_status(self, repository_id, sha, state=state, **fields)
 
+    def submit_review(
+        self, repository_id: int, number: int, *, user: str, state: str, body: str | None = None
+    ) -> Review:
+        """A review of an open PR (see sim.reviews): approved, changes_requested, commented."""
+        return submit_review(self, repository_id, number, user=user, state=state, body=body)
+
+    def edit_review(self, review_id: int, body: str) -> Review:
+        return edit_review(self, review_id, body)
+
+    def dismiss_review(self, review_id: int) -> Review:
+        return dismiss_review(self, review_id)
+
     # ---- repositories and installations -----------------------------------------------------
     def rename_repository(self, repository_id: int, new_name: str) -> Repository:
         repo = self.repository(repository_id)
@@ -877,6 +899,7 @@ class World(Collaboration):
             "pull_requests": pull_requests,
             "check_runs": check_runs,
             "commit_statuses": self.truth_of_statuses(),
+            "reviews": reviews_truth(self),
         }
 
     def truth_of_statuses(self) -> list[dict[str, Any]]:

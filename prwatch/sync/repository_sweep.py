@@ -35,6 +35,7 @@ from prwatch.sync.pull_listing import (
     list_pull_requests,
     pulls_etag_key,
 )
+from prwatch.sync.review_query import PullReviews, read_reviews
 from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 log = logging.getLogger(__name__)
@@ -144,12 +145,27 @@ async def _sweep_once(
             )
         check_runs = [run for runs in found.runs.values() for run in runs]
         statuses = [status for listed in found.statuses.values() for status in listed]
-        if found.skipped:
-            outcome.skipped = found.skipped
-            log.warning(
-                "sweep skipped items GitHub answered out of its documented shape",
-                extra={"repository_id": repository.id, "skipped": found.skipped[:20]},
-            )
+        outcome.skipped = list(found.skipped)
+
+    # Reviews only of the open PRs the listing says changed (a review moves `updated_at`).
+    changed_open = [pr.number for pr in listing.pull_requests if pr.state == "open"]
+    reviews = PullReviews()
+    if changed_open:
+        owner, name = full_name.split("/", 1)
+        reviews = await read_reviews(
+            api,
+            installation_id=repository.installation_id,
+            repository_id=repository.id,
+            owner=owner,
+            name=name,
+            numbers=changed_open,
+        )
+        outcome.skipped += reviews.skipped
+    if outcome.skipped:
+        log.warning(
+            "sweep skipped items GitHub answered out of its documented shape",
+            extra={"repository_id": repository.id, "skipped": outcome.skipped[:20]},
+        )
 
     if _nothing_to_remember(state, listing, stored_etag):
         async with store.transaction(read_only=True) as tx:
@@ -163,7 +179,14 @@ async def _sweep_once(
         async with store.transaction() as tx:
             applied = await apply_observation(
                 tx,
-                Observation(repository.id, listing.pull_requests, check_runs, statuses),
+                Observation(
+                    repository.id,
+                    listing.pull_requests,
+                    check_runs,
+                    statuses,
+                    reviews=reviews.reviews,
+                    review_decisions=reviews.decisions,
+                ),
                 source=Source.SWEEP,
                 installation_id=repository.installation_id,
             )
