@@ -7,6 +7,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from prwatch.sim.churn_signals import review_activity, status_activity
 from prwatch.sim.generate import LABELS
 from prwatch.sim.world import CHECK_NAMES, World
 
@@ -16,6 +17,8 @@ STEP_WEIGHTS: dict[str, int] = {
     "push": 3,
     "advance_checks": 10,
     "label": 3,
+    "status": 4,  # a CI posting commit statuses beside the check runs
+    "review": 3,
     "merge": 2,
     "close": 1,
 }
@@ -120,6 +123,23 @@ class ActivityDriver:
             self.world.remove_label(repository_id, number, label)
         else:
             self.world.add_label(repository_id, number, label)
+        return True
+
+    def _status(self, repository_id: int) -> bool:
+        numbers = self._open_prs(repository_id)
+        if not numbers:
+            return False
+        pr = self.world.pull_request(repository_id, self._rng.choice(numbers))
+        status_activity(self.world, repository_id, pr.head_sha, self._rng)
+        return True
+
+    def _review(self, repository_id: int) -> bool:
+        numbers = self._open_prs(repository_id)
+        if not numbers:
+            return False
+        review_activity(
+            self.world, self.world.pull_request(repository_id, self._rng.choice(numbers)), self._rng
+        )
         return True
 
     def _merge(self, repository_id: int) -> bool:

@@ -34,6 +34,12 @@ KIND_STYLES: dict[ChangeKind, str] = {
     ChangeKind.CHECK_RUN_CREATED: "dim",
     ChangeKind.CHECK_RUN_STATUS_CHANGED: "cyan",
     ChangeKind.CHECK_RUN_CONCLUDED: "bold",
+    ChangeKind.STATUS_CREATED: "dim",
+    ChangeKind.STATUS_STATE_CHANGED: "cyan",
+    ChangeKind.REVIEW_SUBMITTED: "blue",
+    ChangeKind.REVIEW_DISMISSED: "yellow",
+    ChangeKind.REVIEW_DECISION_CHANGED: "magenta",
+    ChangeKind.MERGE_SIGNAL_CHANGED: "bold",
 }
 CONCLUSION_STYLES = {"success": "green", "failure": "red", "cancelled": "yellow"}
 SOURCE_STYLES = {Source.WEBHOOK: "cyan", Source.SWEEP: "magenta"}
@@ -57,6 +63,13 @@ def describe(change: StoredChange, repository_names: dict[int, str]) -> str:
             detail = f"check run {change.check_run_id}: [{style}]{show_value(change.new)}[/]"
         else:
             detail = escape(detail)
+    elif change.status_context is not None:
+        detail = escape(
+            f"{change.status_context}: {show_value(change.old)} → {show_value(change.new)}"
+        )
+    elif change.kind is ChangeKind.MERGE_SIGNAL_CHANGED:
+        style = CONCLUSION_STYLES.get(str(change.new), "yellow")
+        detail = f"{escape(show_value(change.old))} → [{style}]{escape(show_value(change.new))}[/]"
     elif change.field is not None and change.kind is not ChangeKind.PR_OPENED:
         detail = escape(f"{show_value(change.old)} → {show_value(change.new)}")
     else:

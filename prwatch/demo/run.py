@@ -204,6 +204,11 @@ async def _demonstrate(
     }
     summary.change_log_size = feed.cursor
     summary.activity_steps = dict(driver.performed)
+    summary.merge_signal_changes = {
+        kind: count
+        for kind, count in feed.by_kind.items()
+        if kind.startswith(("status_", "review_", "merge_signal"))
+    }
     summary.deliveries_sent = len({a.delivery.guid for a in sim.webhooks.attempts})
     summary.deliveries_dropped = len(dropped)
     async with context.store.transaction(read_only=True) as tx:

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from prwatch.sim.statuses import latest_statuses
 from prwatch.sim.world import World
 from prwatch.store import Store
 
@@ -21,6 +22,8 @@ class DemoSummary:
     changes_by_source: dict[str, int] = field(default_factory=dict)
     change_log_size: int = 0
     activity_steps: dict[str, int] = field(default_factory=dict)
+    # Commit statuses, reviews and merge signals logged (the whole merge signal).
+    merge_signal_changes: dict[str, int] = field(default_factory=dict)
     deliveries_sent: int = 0
     deliveries_dropped: int = 0
     deliveries_stored: int = 0
@@ -67,6 +70,7 @@ class DemoSummary:
             "delivery ledger: failed seen / redelivered / recovered",
             f"{self.ledger_failed_seen} / {self.ledger_redelivered} / {self.ledger_recovered}",
         )
+        table.add_row("statuses, reviews, merge signals logged", _counts(self.merge_signal_changes))
         table.add_row("changes the final sweep caught", str(self.final_sweep_changes))
         table.add_row(
             "no-change sweep: requests / 304 / changes",
@@ -106,4 +110,11 @@ async def compare_with_world(store: Store, world: World) -> list[str]:
             for number in sorted(stored.keys() | truth.keys()):
                 if stored.get(number) != truth.get(number):
                     mismatches.append(f"{repo.full_name}#{number}")
+            heads = {pr.number: pr.head_sha for pr in repo.pulls if pr.state == "open"}
+            statuses = await tx.load_commit_statuses(repo.id, heads.values())
+            for number, sha in sorted(heads.items()):
+                kept = sorted((c, s.state) for (h, c), s in statuses.items() if h == sha)
+                want = sorted((s.context, s.state) for s in latest_statuses(world, repo.id, sha))
+                if kept != want:
+                    mismatches.append(f"{repo.full_name}#{number} statuses")
     return mismatches
