@@ -16,7 +16,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from prwatch.store.schema import changes, check_runs, pull_requests, repositories
+from prwatch.store.schema import (
+    changes,
+    check_runs,
+    commit_statuses,
+    pull_request_reviews,
+    pull_requests,
+    repositories,
+)
 
 View = dict[tuple[Hashable, ...], Any]
 
@@ -66,6 +73,23 @@ def truth_view(truth: dict[str, Any]) -> View:
             latest[key] = run
     for run in latest.values():
         view[("run", run["id"])] = tuple(run[f] for f in RUN_FIELDS)
+    # Commit statuses of open heads, by the PR whose head it is; reviews of open PRs (the
+    # latest per reviewer). Derived signals (review decision, merge signal) are not entities.
+    head_numbers = {
+        (pr["repository_id"], pr["head_sha"]): pr["number"]
+        for pr in truth["pull_requests"]
+        if pr["state"] == "open" and pr["repository_id"] in watched
+    }
+    for status in truth.get("commit_statuses", ()):
+        number = head_numbers.get((status["repository_id"], status["sha"]))
+        if number is not None:
+            key = ("status", status["repository_id"], number, status["context"])
+            view[key] = status["state"]
+    open_prs = {(repository_id, number) for (repository_id, _), number in head_numbers.items()}
+    for entry in truth.get("reviews", ()):
+        if (entry["repository_id"], entry["number"]) in open_prs:
+            for review in entry["reviews"]:
+                view[("review", review["id"])] = review["state"]
     return view
 
 
@@ -97,6 +121,8 @@ async def store_view(engine: AsyncEngine, truth: View, *, digest: bool = False) 
     keep = digest_value if digest else _same
     view: View = {}
     wanted = {key[1] for key in truth if key[0] == "run"}
+    wanted_statuses = {key for key in truth if key[0] == "status"}
+    wanted_reviews = {key[1] for key in truth if key[0] == "review"}
     async with engine.connect() as conn:
         result = await conn.execute(
             select(repositories.c.id, repositories.c.full_name, repositories.c.removed_at)
@@ -124,7 +150,43 @@ async def store_view(engine: AsyncEngine, truth: View, *, digest: bool = False) 
             for row in runs.mappings():
                 if row["id"] in wanted:
                     view[("run", row["id"])] = keep(tuple(_iso(row[f]) for f in RUN_FIELDS))
+            await _statuses_and_reviews(conn, group, view, wanted_statuses, wanted_reviews, keep)
     return view
+
+
+async def _statuses_and_reviews(
+    conn: Any,
+    group: list[int],
+    view: View,
+    wanted_statuses: set[tuple[Hashable, ...]],
+    wanted_reviews: set[Hashable],
+    keep: Any,
+) -> None:
+    """The stored statuses of the open heads and reviews the truth names (older reviews are
+    kept by prwatch, shown as the latest per reviewer)."""
+    heads = await conn.execute(
+        select(pull_requests.c.repository_id, pull_requests.c.head_sha, pull_requests.c.number)
+        .where(pull_requests.c.repository_id.in_(group))
+        .where(pull_requests.c.state == "open", pull_requests.c.removed_at.is_(None))
+    )
+    numbers = {(row.repository_id, row.head_sha): row.number for row in heads}
+    statuses = await conn.execute(
+        select(commit_statuses).where(commit_statuses.c.repository_id.in_(group))
+    )
+    for row in statuses:
+        number = numbers.get((row.repository_id, row.sha))
+        key = ("status", row.repository_id, number, row.context)
+        if number is not None and key in wanted_statuses:
+            view[key] = keep(row.state)
+    if wanted_reviews:
+        reviews = await conn.execute(
+            select(pull_request_reviews.c.id, pull_request_reviews.c.state).where(
+                pull_request_reviews.c.repository_id.in_(group)
+            )
+        )
+        for row in reviews:
+            if row.id in wanted_reviews:
+                view[("review", row.id)] = keep(row.state)
 
 
 def digest_value(value: Any) -> int:
@@ -156,6 +218,11 @@ def _same(value: Any) -> Any:
     return value
 
 
+_CURRENT_ONLY = frozenset({"run", "status", "review"})
+# Change kinds derived from others (a review decision read, a merge signal computed): no entity.
+_DERIVED_KINDS = frozenset({"review_decision_changed", "merge_signal_changed"})
+
+
 def changed_keys(before: View, after: View) -> set[tuple[Hashable, ...]]:
     """Entities that appeared, changed or left the watched set (check runs that merely
     stopped being current are not changes)."""
@@ -169,7 +236,9 @@ def changed_keys(before: View, after: View) -> set[tuple[Hashable, ...]]:
             else before[key] != value
         )
     }
-    keys |= {key for key in before if key not in after and key[0] != "run"}
+    # Check runs, statuses and reviews that merely stopped being current (a push, a close) are
+    # not changes either.
+    keys |= {key for key in before if key not in after and key[0] not in _CURRENT_ONLY}
     # A repository that left takes its PRs with it: one change, the repository's removal.
     return {key for key in keys if not (key[0] == "pr" and ("repo", key[1]) not in after)}
 
@@ -193,11 +262,19 @@ async def logged_keys(engine: AsyncEngine, after_id: int) -> tuple[set[tuple[Has
                     changes.c.repository_id,
                     changes.c.pr_number,
                     changes.c.check_run_id,
+                    changes.c.status_context,
+                    changes.c.review_id,
                 ).where(changes.c.id > start, changes.c.id <= min(last, start + CHANGES_PER_READ))
             )
             for row in result:
                 rows += 1
-                if row.check_run_id is not None:
+                if row.kind in _DERIVED_KINDS:
+                    continue
+                if row.status_context is not None:
+                    keys.add(("status", row.repository_id, row.pr_number, row.status_context))
+                elif row.review_id is not None:
+                    keys.add(("review", row.review_id))
+                elif row.check_run_id is not None:
                     keys.add(("run", row.check_run_id))
                 elif row.pr_number is not None:
                     keys.add(("pr", row.repository_id, row.pr_number))

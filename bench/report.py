@@ -23,6 +23,14 @@ TARGETS = {
             and f["correctness"]["invented"] == 0
         ),
     ),
+    # Statuses and reviews present now: each check query must cost what it cost before.
+    "no-change after churn": (
+        "≤ 10 s, same points per query",
+        lambda f: (
+            f["prwatch"]["wall_seconds"] <= 10
+            and bool(f.get("graphql_points_per_query", {}).get("same"))
+        ),
+    ),
 }
 
 

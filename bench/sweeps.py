@@ -1,4 +1,6 @@
-"""The sweep scenarios on one database: cold sync, no-change sweep, sweep after 1% churn."""
+"""The sweep scenarios on one database: cold sync, no-change sweep, sweep after 1% churn (PRs,
+check runs, commit statuses, reviews), and a no-change sweep after it whose GraphQL points per
+query are compared with the first one's."""
 
 from __future__ import annotations
 
@@ -145,18 +147,48 @@ def run_sweep_scenarios(
     cursor = 0
     sweeper = SweepProcess(sim, url, extra_env)
     try:
-        for name in ("cold", "no-change", "churn"):
+        for name in ("cold", "no-change", "churn", NO_CHANGE_AFTER):
             churned = None
             if name == "churn":
                 churned = churn(sim, seed)
             figures, view, cursor = scenario(sim, sweeper, url, name, view, cursor)
             if churned:
                 figures["churn"] = churned
+            if name == NO_CHANGE_AFTER:
+                figures["graphql_points_per_query"] = compare_quiet_points(results[1], figures)
             print(_line(figures), flush=True)
             results.append(figures)
     finally:
         sweeper.close()
     return results
+
+
+# A quiet sweep once churn added commit statuses and reviews (and took one repository away):
+# the check query reads statuses in the same rollups, so each query must cost what it did.
+NO_CHANGE_AFTER = "no-change after churn"
+
+
+def _graphql(f: dict[str, Any]) -> tuple[int, int]:
+    """(points, queries) of a sweep's GraphQL."""
+    p = f["prwatch"]
+    queries = sum(p["requests_by_route"].get("POST /graphql", {}).values())
+    return int(p["points_graphql"]), int(queries)
+
+
+def compare_quiet_points(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The quiet sweep's GraphQL before and after churn added statuses and reviews: points,
+    queries, and whether each query still costs the same."""
+    (points_before, queries_before), (points_after, queries_after) = (
+        _graphql(before),
+        _graphql(after),
+    )
+    per_before = points_before / queries_before if queries_before else 0.0
+    per_after = points_after / queries_after if queries_after else 0.0
+    return {
+        "before": {"points": points_before, "queries": queries_before},
+        "after": {"points": points_after, "queries": queries_after},
+        "same": per_before == per_after,
+    }
 
 
 def _line(f: dict[str, Any]) -> str:
