@@ -7,15 +7,17 @@ configuration error into one clear line and exit status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from prwatch import __version__
+from prwatch.commands.failures import EXIT_CONFIG_ERROR, describe
 from prwatch.config import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
-EXIT_CONFIG_ERROR = 2
+__all__ = ["EXIT_CONFIG_ERROR", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch every pull request and check run of a GitHub App's installations.",
     )
     parser.add_argument("--version", action="version", version=f"prwatch {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error, not just its line"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     from prwatch.commands import config, db, demo, register, serve, sim, sweep, token, worker
@@ -47,11 +52,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except ConfigError as error:
-        print(f"prwatch: {error}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # the command's boundary: one line, unless --debug
+        if args.debug and not isinstance(error, BrokenPipeError):
+            raise
+        line, status = describe(error)
+        if isinstance(error, BrokenPipeError):
+            _silence_stdout()
+        print(f"prwatch: {line}", file=sys.stderr)
+        return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter's last flush would fail on the closed pipe
+    again, with a message of its own."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def setup_logging() -> None:
@@ -64,7 +81,10 @@ def setup_logging() -> None:
     except ConfigError:
         configure_logging()
         return
-    key = settings.app_private_key() or ""
+    try:
+        key = settings.app_private_key() or ""
+    except ConfigError:  # the command says so
+        key = ""
     configure_logging(settings.log_format, secrets=(*settings.webhook_secret, key))
 
 

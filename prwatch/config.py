@@ -196,7 +196,13 @@ class Settings(BaseSettings):
         if self.private_key:
             return self.private_key
         if self.private_key_path is not None:
-            return self.private_key_path.read_text()
+            try:
+                return self.private_key_path.read_text()
+            except OSError as error:
+                raise ConfigError(
+                    f"PRWATCH_PRIVATE_KEY_PATH: cannot read {self.private_key_path}: "
+                    f"{error.strerror or error}"
+                ) from None
         return None
 
     def require_app_credentials(self) -> tuple[int, str]:
@@ -213,6 +219,16 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError(f"{' and '.join(missing)} must be set to talk to GitHub")
         assert self.app_id is not None and key is not None
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        try:
+            load_pem_private_key(key.encode(), password=None)
+        except (ValueError, TypeError):
+            source = "PRWATCH_PRIVATE_KEY" if self.private_key else "PRWATCH_PRIVATE_KEY_PATH"
+            raise ConfigError(
+                f"{source}: not a PEM private key without a passphrase (the .pem file GitHub "
+                "gave when the App was registered)"
+            ) from None
         return self.app_id, key
 
 

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if is_embedded(settings):
         asyncio.run(upgrade_database(settings.database_url))
+    else:
+        from prwatch.commands.preflight import check_services
+
+        asyncio.run(check_services(settings.database_url, settings.redis_url))
     app = create_app(settings)
     # No access log: a line per delivery costs the hot path more than it tells (the metrics
     # count deliveries by outcome, and refusals are logged by the receiver).

@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         max_jobs=args.max_jobs,
         job_timeout_seconds=args.job_timeout,
     )
+    from prwatch.commands.preflight import check_services
+
+    # Unreachable at start is a setting to fix (one line); lost later is an outage to wait out.
+    asyncio.run(check_services(settings.database_url, settings.redis_url))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(_supervise(lambda: create_worker(settings, options, handle_signals=False)))
     return 0

@@ -6,8 +6,6 @@ Each answers ``{"ok": bool, ...}`` with a ``reason`` naming what to fix when not
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
 from prwatch.config import ConfigError
 from prwatch.context import ProcessContext
 from prwatch.queue.arq_queue import ArqQueue
@@ -41,18 +39,11 @@ def app_check(context: ProcessContext) -> dict[str, object]:
     (deliveries are still stored, for later)."""
     settings = context.settings
     try:
-        app_id, key = settings.require_app_credentials()
-    except (ConfigError, OSError) as error:
+        app_id, _ = settings.require_app_credentials()  # present, readable, a PEM key
+    except ConfigError as error:
         return {
             "ok": False,
             "reason": f"no GitHub App configured: {error}; deliveries are stored for later",
-        }
-    try:
-        load_pem_private_key(key.encode(), password=None)
-    except (ValueError, TypeError):
-        return {
-            "ok": False,
-            "reason": "PRWATCH_PRIVATE_KEY / PRWATCH_PRIVATE_KEY_PATH is not a PEM private key",
         }
     return {"ok": True, "app_id": app_id}
 

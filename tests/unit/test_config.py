@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from prwatch.config import ConfigError, load_settings
+from tests.keys import sample_private_key
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +28,7 @@ def test_defaults_are_the_embedded_mode() -> None:
 
 def test_reads_every_public_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     key = tmp_path / "app.pem"
-    key.write_text("-----BEGIN RSA PRIVATE KEY-----\n")
+    key.write_text(sample_private_key())
     monkeypatch.setenv("PRWATCH_DATABASE_URL", "postgresql+asyncpg://u@h/db")
     monkeypatch.setenv("PRWATCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("PRWATCH_GITHUB_API_URL", "http://127.0.0.1:9000/")
@@ -39,15 +40,15 @@ def test_reads_every_public_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.github_api_url == "http://127.0.0.1:9000"
-    assert settings.require_app_credentials() == (42, "-----BEGIN RSA PRIVATE KEY-----\n")
+    assert settings.require_app_credentials() == (42, sample_private_key())
     assert settings.webhook_secret == ("new-secret-0123456789", "old-secret-0123456789")
     assert settings.sweep_interval_seconds == 60
 
 
 def test_inline_private_key_wins_over_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRWATCH_APP_ID", "7")
-    monkeypatch.setenv("PRWATCH_PRIVATE_KEY", "PEM")
-    assert load_settings().require_app_credentials() == (7, "PEM")
+    monkeypatch.setenv("PRWATCH_PRIVATE_KEY", sample_private_key())
+    assert load_settings().require_app_credentials() == (7, sample_private_key())
 
 
 def test_empty_redis_url_means_embedded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from prwatch.queue.inprocess import InProcessQueue
 from prwatch.store import Store, create_engine, upgrade_database
 from prwatch.web.app import create_app
 from tests.integration.store.store_factories import make_installation, make_pr, make_repository
-from tests.integration.webhooks.harness import sample_private_key
+from tests.keys import sample_private_key
 
 OURS, THEIRS = 11, 12  # installations
 WIDGETS, GADGETS = 42, 43  # their repositories

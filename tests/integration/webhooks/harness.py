@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -13,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext
@@ -32,6 +29,7 @@ from prwatch.store import (
 )
 from prwatch.web.app import create_app, embedded_job_functions
 from tests.credentials import bearer, create_token
+from tests.keys import sample_private_key
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fixtures" / "github-payloads"
 SECRET = "It's a Secret to Everybody"
@@ -102,16 +100,6 @@ class WebhookEnv:
     async def changes(self) -> list[StoredChange]:
         async with self.store.transaction(read_only=True) as tx:
             return await tx.changes_after(0, 10_000)
-
-
-@functools.cache
-def sample_private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @asynccontextmanager
