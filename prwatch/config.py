@@ -123,6 +123,17 @@ class Settings(BaseSettings):
         "`prwatch serve` and `prwatch worker`; unset: none",
     )
     metrics_host: str = Field("127.0.0.1", description="Address of the metrics listener")
+    body_read_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest `prwatch serve` waits for a request's whole body (a slow drip "
+        "answers 408)",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Connections and requests `prwatch serve` handles at once; more answer 503",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -50,5 +50,14 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings)
     # No access log: a line per delivery costs the hot path more than it tells (the metrics
     # count deliveries by outcome, and refusals are logged by the receiver).
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        # Stalled or piled-up connections cannot pin the process: past the bound, 503 at once.
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=5,
+    )
     return 0

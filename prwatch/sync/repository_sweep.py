@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,6 +40,7 @@ from prwatch.sync.review_query import PullReviews, read_reviews
 from prwatch.sync.shared_check_queries import SharedCheckQueries
 
 log = logging.getLogger(__name__)
+_COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(slots=True)
@@ -289,7 +291,13 @@ def _open_heads(
         previous = current.get(pr.number)
         if previous is None or pr.updated_at >= previous.updated_at:
             current[pr.number] = pr
-    return {pr.head_sha for pr in current.values() if pr_lifecycle(pr) == "open"}
+    heads = {pr.head_sha for pr in current.values() if pr_lifecycle(pr) == "open"}
+    # A head stored before the intake checked SHAs would fail the whole check query: such a
+    # PR's checks are left unverified (and said so) until a listing brings a real SHA.
+    bad = {sha for sha in heads if not _COMMIT_SHA.fullmatch(sha)}
+    if bad:
+        log.warning("open PRs with a stored head that is not a SHA", extra={"heads": len(bad)})
+    return heads - bad
 
 
 async def _remember_progress(

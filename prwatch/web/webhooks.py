@@ -8,6 +8,7 @@ https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -91,8 +92,12 @@ async def _receive(request: Request) -> JSONResponse:
     secrets = context.settings.webhook_secret
     if not secrets:
         return error(503, "no webhook secret is configured: prwatch refuses unverified deliveries")
+    timeout = context.settings.body_read_timeout_seconds
     try:
-        body = await read_body(request, MAX_BODY_BYTES)
+        async with asyncio.timeout(timeout):  # a slow drip cannot hold the request open
+            body = await read_body(request, MAX_BODY_BYTES)
+    except TimeoutError:
+        return error(408, f"the body did not arrive within {timeout:g} s")
     except BodyTooLarge:
         return error(413, f"body over {MAX_BODY_BYTES} bytes")
     except ValueError as problem:

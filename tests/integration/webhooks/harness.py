@@ -111,12 +111,15 @@ async def webhook_env(
     migrate: bool = True,
     start_queue: bool = True,
     app_configured: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[WebhookEnv]:
     if migrate:
         await upgrade_database(database_url)
     settings = Settings(database_url=database_url, webhook_secret=secrets)
     if app_configured:  # an App id and key, for what checks them (no GitHub is reached here)
         settings = settings.model_copy(update={"app_id": 1, "private_key": sample_private_key()})
+    if overrides:
+        settings = settings.model_copy(update=overrides)
     engine = create_engine(database_url)
     queue = InProcessQueue(backoff_seconds=0.01, max_backoff_seconds=0.05)
     context = ProcessContext(

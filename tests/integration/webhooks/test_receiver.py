@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -162,3 +163,19 @@ async def test_a_closed_queue_still_acknowledges_what_was_stored(database_url: s
         response = await env.send("pull_request", OPENED, guid=guid)
         assert response.status_code == 202
         assert (await env.counts())[DeliveryStatus.PENDING] == 1
+
+
+async def test_a_slow_drip_body_is_cut_off_with_408(sqlite_url: str) -> None:
+    async with webhook_env(sqlite_url, overrides={"body_read_timeout_seconds": 0.2}) as env:
+        stalled = asyncio.Event()
+
+        async def drip() -> AsyncIterator[bytes]:
+            yield OPENED[:100]
+            await stalled.wait()  # never set: the rest never comes
+            yield OPENED[100:]
+
+        headers = signed_headers("pull_request", OPENED)
+        response = await env.client.post("/webhooks", content=drip(), headers=headers)
+        assert response.status_code == 408
+        assert "error" in response.json()
+        await assert_nothing_stored(env)
