@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -49,6 +50,9 @@ async def sweep_with_progress(settings: Settings, *, show_progress: bool) -> Swe
     Console().print(summary_table(report))
     for outcome in report.failed:
         console.print(f"[red]failed[/red] {outcome.full_name}: {outcome.error}")
+    for outcome in report.repositories:
+        for note in outcome.skipped[:10]:  # GitHub answered an item out of its documented shape
+            console.print(f"[yellow]skipped[/yellow] {outcome.full_name}: {escape(note)}")
     if report.error:
         console.print(f"[red]error[/red] {report.error}")
     return report

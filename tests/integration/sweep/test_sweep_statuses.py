@@ -121,3 +121,25 @@ async def test_a_one_page_combined_status_is_read_conditionally(database_url: st
         assert moved.requests_by_route[COMBINED_STATUS_ROUTE] == {"200": 1}
         assert moved.changes_by_kind[ChangeKind.STATUS_STATE_CHANGED.value] == 1
         await assert_statuses_exact(env)
+
+
+async def test_a_rollup_state_outside_the_rest_enum_is_skipped_and_reported(
+    database_url: str,
+) -> None:
+    # GraphQL's StatusState has EXPECTED (a required context nobody reported): not a posted
+    # status. The sweep leaves it out, says so, and applies the rest of the repository.
+    async with sweep_env(database_url, repos=1, prs=4, open_ratio=1.0) as env:
+        world = env.sim.world
+        repo_id = world.truth()["repositories"][0]["id"]
+        sha = world.repositories[repo_id].pulls[0].head_sha
+        odd = world.create_status(repo_id, sha, state="pending", context="required/ci")
+        world.create_status(repo_id, sha, state="success", context=CONTEXTS[0])
+        odd.state = "expected"  # what GitHub's GraphQL may show, though never posted
+        swept = await env.sweep()
+        assert swept.status is SweepStatus.OK, swept.error
+        (outcome,) = swept.repositories
+        assert outcome.ok
+        assert len(outcome.skipped) == 1 and "'expected'" in outcome.skipped[0]
+        async with env.store.transaction(read_only=True) as tx:
+            stored = await tx.load_commit_statuses(repo_id, [sha])
+        assert sorted(context for _, context in stored) == [CONTEXTS[0]]
