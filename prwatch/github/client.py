@@ -52,7 +52,7 @@ from prwatch.github.errors import (
 )
 from prwatch.github.limits import BudgetBook, ClientLimits, SlidingWindowLimiter
 from prwatch.github.port import GitHubApi, Params
-from prwatch.github.ratelimit import LimitKind, RateLimit
+from prwatch.github.ratelimit import LimitKind, RateLimit, graphql_limit_kind
 from prwatch.github.ratelimit_reading import (
     budget_of,
     graphql_limit_delay,
@@ -231,33 +231,51 @@ class GitHubClient:
         spend_reserve: bool = False,
     ) -> GraphQLResponse:
         """POST to the GraphQL endpoint. Ask for ``rateLimit { cost }`` to have the cost
-        accounted."""
-        raw, auth, _ = await self._request(
-            "POST",
-            self._graphql_url,
-            route=GRAPHQL_ROUTE,
-            json_body={"query": query, "variables": dict(variables or {})},
-            authorize=self._installation_authorizer(installation_id),
-            budget=_BudgetRule(installation_id, "graphql", spend_reserve),
-            window=(self._graphql_points, GRAPHQL_POINTS_KEY),
-        )
-        response = self._response(raw, auth, None)
-        if response.status != 200:
-            raise UnexpectedResponse(
-                f"{GRAPHQL_ROUTE} answered {response.status}: {response.message()}"
+        accounted.
+
+        GraphQL answers its rate limits with HTTP 200 as well: an error of type RATE_LIMITED
+        or RATE_LIMIT (primary), or one saying "secondary rate limit". Like a REST limit,
+        that is waited out once, bounded by ``max_wait_seconds``, and the query re-sent;
+        else ``RateLimited``.
+        https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
+        """
+        waited = False
+        while True:
+            raw, auth, _ = await self._request(
+                "POST",
+                self._graphql_url,
+                route=GRAPHQL_ROUTE,
+                json_body={"query": query, "variables": dict(variables or {})},
+                authorize=self._installation_authorizer(installation_id),
+                budget=_BudgetRule(installation_id, "graphql", spend_reserve),
+                window=(self._graphql_points, GRAPHQL_POINTS_KEY),
             )
-        body = response.json()
-        if not isinstance(body, dict):
-            raise UnexpectedResponse(f"{GRAPHQL_ROUTE} answered a JSON {type(body).__name__}")
-        errors = tuple(e for e in body.get("errors") or () if isinstance(e, dict))
+            response = self._response(raw, auth, None)
+            if response.status != 200:
+                raise UnexpectedResponse(
+                    f"{GRAPHQL_ROUTE} answered {response.status}: {response.message()}"
+                )
+            body = response.json()
+            if not isinstance(body, dict):
+                raise UnexpectedResponse(f"{GRAPHQL_ROUTE} answered a JSON {type(body).__name__}")
+            errors = tuple(e for e in body.get("errors") or () if isinstance(e, dict))
+            kind = graphql_limit_kind(errors)
+            if kind is LimitKind.NOT_LIMITED:
+                break
+            delay = graphql_limit_delay(
+                kind, response.rate_limit, response.headers, self._clock(), int(waited)
+            )
+            if waited or delay > self.limits.max_wait_seconds:
+                raise RateLimited(delay, kind, resource="graphql")
+            waited = True
+            log.warning(
+                "github rate limit wait",
+                extra={"route": GRAPHQL_ROUTE, "status": 200, "kind": kind.value, "wait": delay},
+            )
+            await self._sleep(delay)
         cost = graphql_cost(body.get("data"))
         self._graphql_points.add(GRAPHQL_POINTS_KEY, cost - 1)  # 1 was reserved up front
         self.stats.record_points("graphql", cost)
-        if any(error.get("type") == "RATE_LIMITED" for error in errors):
-            # GraphQL's primary limit answers 200 with an error of type RATE_LIMITED.
-            # https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
-            wait = graphql_limit_delay(response.rate_limit, self._clock())
-            raise RateLimited(wait, LimitKind.PRIMARY, resource="graphql")
         return GraphQLResponse(
             data=body.get("data"),
             errors=errors,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -21,6 +21,9 @@ MIN_SECONDARY_WAIT_SECONDS = 60.0
 # `x-ratelimit-reset` has one-second resolution; waiting to the exact second may be too early.
 RESET_MARGIN_SECONDS = 1.0
 _SECONDARY_MESSAGES = ("secondary rate limit", "abuse detection")  # the latter is the old wording
+# GraphQL's primary limit: an error of type RATE_LIMITED, or RATE_LIMIT in some answers
+# (githubkit accepts both since early 2026).
+GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
 
 
 class LimitKind(StrEnum):
@@ -80,7 +83,7 @@ def classify_limit_response(status: int, headers: Mapping[str, str], body: bytes
 
     REST: 403 or 429 with `x-ratelimit-remaining: 0` is the primary limit; 403 or 429 saying
     "secondary rate limit" or carrying `retry-after` is a secondary limit. GraphQL answers its
-    primary limit with HTTP 200 and an error of type RATE_LIMITED.
+    limits with HTTP 200 too (see graphql_limit_kind).
     """
     lowered = _lowercase(headers)
     rate_limit = parse_rate_limit(lowered)
@@ -91,7 +94,7 @@ def classify_limit_response(status: int, headers: Mapping[str, str], body: bytes
         return LimitVerdict(kind, rate_limit, retry_after_seconds, retry_at)
 
     if status == 200:
-        return verdict(LimitKind.PRIMARY if _graphql_rate_limited(body) else LimitKind.NOT_LIMITED)
+        return verdict(_graphql_limit_in(body))
     if status not in (403, 429):
         return verdict(LimitKind.NOT_LIMITED)
     message = body.decode("utf-8", "replace").lower()
@@ -140,6 +143,12 @@ def _integer(headers: Mapping[str, str], name: str) -> int:
         raise ValueError(f"header {name}: expected an integer, got {text!r}") from None
 
 
+def parse_retry_after(headers: Mapping[str, str]) -> tuple[float | None, datetime | None]:
+    """`retry-after` as (seconds, None), (None, an HTTP date), or (None, None) when absent;
+    ValueError when present but neither."""
+    return _retry_after(_lowercase(headers).get("retry-after"))
+
+
 def _retry_after(value: str | None) -> tuple[float | None, datetime | None]:
     """`retry-after` is delay-seconds (what GitHub sends) or an HTTP date (RFC 9110 §10.2.3)."""
     if value is None or not value.strip():
@@ -162,15 +171,33 @@ def _retry_after(value: str | None) -> tuple[float | None, datetime | None]:
     return None, when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _graphql_rate_limited(body: bytes) -> bool:
+def graphql_limit_kind(errors: Iterable[object]) -> LimitKind:
+    """Which limit a GraphQL answer's `errors` report: an error of type RATE_LIMITED or
+    RATE_LIMIT is the primary limit, one saying "secondary rate limit" the secondary one
+    (GitHub answers both with HTTP 200 as well as with 403/429).
+    https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api
+    """
+    kind = LimitKind.NOT_LIMITED
+    for error in errors:
+        if not isinstance(error, Mapping):
+            continue
+        message = str(error.get("message") or "").lower()
+        if any(phrase in message for phrase in _SECONDARY_MESSAGES):
+            return LimitKind.SECONDARY
+        if error.get("type") in GRAPHQL_RATE_LIMIT_TYPES:
+            kind = LimitKind.PRIMARY
+    return kind
+
+
+def _graphql_limit_in(body: bytes) -> LimitKind:
     # Cheap test first: a 2 MB page of results must not be parsed twice for nothing.
-    if b"RATE_LIMITED" not in body:
-        return False
+    if b"RATE_LIMIT" not in body and not any(
+        phrase.encode() in body.lower() for phrase in _SECONDARY_MESSAGES
+    ):
+        return LimitKind.NOT_LIMITED
     try:
         document = json.loads(body)
     except ValueError:
-        return False
+        return LimitKind.NOT_LIMITED
     errors = document.get("errors") if isinstance(document, dict) else None
-    if not isinstance(errors, list):
-        return False
-    return any(isinstance(error, dict) and error.get("type") == "RATE_LIMITED" for error in errors)
+    return graphql_limit_kind(errors) if isinstance(errors, list) else LimitKind.NOT_LIMITED

@@ -19,6 +19,7 @@ from prwatch.github.ratelimit import (
     backoff_seconds,
     classify_limit_response,
     parse_rate_limit,
+    parse_retry_after,
 )
 
 __all__ = ["RateLimit", "budget_of", "graphql_limit_delay", "limit_delay", "read_rate_limit"]
@@ -54,13 +55,25 @@ def limit_delay(
     return verdict.kind, backoff_seconds(verdict, _utc(now), retry)
 
 
-def graphql_limit_delay(rate: RateLimit | None, now: float) -> float:
-    """Seconds until GraphQL's primary budget, reported exhausted in a 200, comes back."""
-    verdict = LimitVerdict(LimitKind.PRIMARY, rate)
-    if rate is not None and rate.remaining > 0:
-        # RATE_LIMITED with points left: the query alone costs more than remains.
+def graphql_limit_delay(
+    kind: LimitKind,
+    rate: RateLimit | None,
+    headers: Mapping[str, str],
+    now: float,
+    retry: int = 0,
+) -> float:
+    """Seconds to wait before ``retry`` (0 = first) after GraphQL reported ``kind`` of limit
+    in a 200: `retry-after` first, else as ``backoff_seconds`` says; a primary refusal with
+    points left (the query alone costs more than remains) waits for the reset."""
+    try:
+        retry_after, retry_at = parse_retry_after(headers)
+    except ValueError:
+        retry_after, retry_at = None, None  # unreadable: as if absent
+    told = retry_after is not None or retry_at is not None
+    if not told and kind is LimitKind.PRIMARY and rate is not None and rate.remaining > 0:
         return max(0.0, rate.reset.timestamp() - now)
-    return backoff_seconds(verdict, _utc(now), 0)
+    verdict = LimitVerdict(kind, rate, retry_after, retry_at)
+    return backoff_seconds(verdict, _utc(now), retry)
 
 
 def _utc(epoch_seconds: float) -> datetime:

@@ -21,6 +21,7 @@ from prwatch.sim.gateway import endpoint
 from prwatch.sim.graphql import graphql_routes
 from prwatch.sim.limits import RateLimiter, SecondaryLimiter, Stats
 from prwatch.sim.oauth import OAUTH_PAGES, USER_ROUTES, OAuthState
+from prwatch.sim.permissions import AppGrants
 from prwatch.sim.rest_app import APP_ROUTES, manifest_page, rate_limit
 from prwatch.sim.rest_repos import REPO_ROUTES
 from prwatch.sim.rest_statuses import STATUS_GET_ROUTES, STATUS_POST_ROUTES
@@ -63,6 +64,10 @@ class Simulator:
         self.world.clock = self.clock
         self.world.app_id = config.app_id
         self.world.app_slug = config.app_slug
+        if world is None:  # a world built elsewhere keeps the grants it was given
+            self.world.app_grants = AppGrants.of_prwatch()
+            for inst in self.world.installations.values():  # they accepted that manifest
+                inst.permissions = dict(self.world.app_grants.permissions)
         self.private_key_pem = private_key_pem or generate_private_key_pem()
         self.public_key_pem = public_key_pem(self.private_key_pem)
         self.client_id = f"Iv1.{config.app_id:016x}"
@@ -78,6 +83,7 @@ class Simulator:
         self.manifest_codes: dict[str, tuple[dict[str, Any], int]] = {}
         self.oauth = OAuthState()
         self.webhooks = WebhookSender(config, self.clock, webhook_transport)
+        self.webhooks.subscriptions = self.world.app_grants
         self.world.subscribe(self.webhooks.on_event)
         self.app = self._build_app()
 
@@ -124,16 +130,22 @@ class Simulator:
     def _rest_routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = []
         for prefix in REPO_PREFIXES:
-            for method, suffix, handler in (
-                *(("GET", suffix, handler) for suffix, handler in REPO_ROUTES + STATUS_GET_ROUTES),
-                *(("POST", suffix, handler) for suffix, handler in STATUS_POST_ROUTES),
+            for method, suffix, handler, needs in (
+                *(("GET", *route) for route in REPO_ROUTES),
+                *(("GET", suffix, handler, "statuses") for suffix, handler in STATUS_GET_ROUTES),
+                # Posted by the simulated CI, not read by the App: no permission checked.
+                *(("POST", suffix, handler, None) for suffix, handler in STATUS_POST_ROUTES),
             ):
                 path = prefix + suffix
                 template = f"{method} " + path.replace(":int", "").replace(":path", "")
-                serve = endpoint(self, template, "token", handler, repo_scoped=True)
+                serve = endpoint(
+                    self, template, "token", handler, repo_scoped=True, permission=needs
+                )
                 routes.append(Route(path, serve, methods=[method]))
         for method, path, auth, handler in APP_ROUTES:
-            serve = endpoint(self, f"{method} {path}", auth, handler)
+            # Installation-token routes here list repositories: metadata.
+            permission = "metadata" if auth == "token" else None
+            serve = endpoint(self, f"{method} {path}", auth, handler, permission=permission)
             routes.append(Route(path, serve, methods=[method]))
         routes.append(
             Route(

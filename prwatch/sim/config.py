@@ -30,6 +30,11 @@ class SimConfig:
     rate_limit: int = 5000
     graphql_rate_limit: int = 5000
     rate_limit_status: int = 403  # GitHub answers 403 or 429
+    # GraphQL's primary limit: HTTP 200 with an error of this type (RATE_LIMITED, or
+    # RATE_LIMIT as some answers have it; githubkit accepts both)
+    graphql_rate_limit_type: str = "RATE_LIMITED"
+    # GraphQL's secondary limits: 403, 429, or 200 with the message in `errors`
+    graphql_secondary_status: int = 403
     # secondary limits
     secondary_limits: bool = True
     max_concurrent: int = 100

@@ -20,6 +20,7 @@ from prwatch.sim.auth import AuthError, verify_app_jwt
 from prwatch.sim.entities import Repository
 from prwatch.sim.events import NotFoundError
 from prwatch.sim.limits import APP_SUBJECT, installation_subject
+from prwatch.sim.permissions import FORBIDDEN_MESSAGE, grants
 from prwatch.sim.render import dumps
 
 if TYPE_CHECKING:
@@ -86,11 +87,14 @@ def endpoint(
     *,
     repo_scoped: bool = False,
     free: bool = False,
+    permission: str | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
+    """``permission``: what an installation token needs granted (read) to use the route."""
+
     async def serve(request: Request) -> Response:
         sim.secondary.in_flight += 1
         try:
-            reply = await _handle(sim, request, route, auth, handler, repo_scoped, free)
+            reply = await _handle(sim, request, route, auth, handler, repo_scoped, free, permission)
         finally:
             sim.secondary.in_flight -= 1
         if isinstance(reply, Response):
@@ -117,6 +121,7 @@ async def _handle(
     handler: Handler,
     repo_scoped: bool,
     free: bool,
+    permission: str | None = None,
 ) -> Reply | Response:
     config = sim.config
     now = sim.clock.now()
@@ -134,6 +139,12 @@ async def _handle(
             resolved.headers.update(budget.headers(resource))
             return resolved
         call.repo = resolved
+    if permission is not None and call.installation_id is not None:
+        inst = sim.world.installations[call.installation_id]
+        if not grants(sim.world.installation_permissions(inst), permission):
+            refused = error(403, FORBIDDEN_MESSAGE)
+            refused.headers.update(budget.headers(resource))
+            return refused
     fault = _fault(sim, call.repo)
     if fault is not None:
         return fault

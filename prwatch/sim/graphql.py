@@ -152,7 +152,7 @@ class GraphQLEndpoint:
         sim, config = self.sim, self.sim.config
         now = sim.clock.now()
         if config.secondary_limits and sim.secondary.in_flight > config.max_concurrent:
-            return _secondary(60)
+            return _secondary(60, config.graphql_secondary_status)
         installation_id = _authenticate(sim, request, now)
         if isinstance(installation_id, Answer):
             return installation_id
@@ -172,10 +172,10 @@ class GraphQLEndpoint:
                 per_minute = SECONDARY_POINTS_PER_MINUTE
                 wait = self.points_per_minute.wait(subject, points, now, per_minute)
                 if wait is not None:
-                    return _secondary(wait)
+                    return _secondary(wait, config.graphql_secondary_status)
             if not sim.limiter.charge(subject, RESOURCE, points, now):
                 message = f"API rate limit exceeded for installation ID {installation_id}."
-                errors = [{"type": "RATE_LIMITED", "message": message}]
+                errors = [{"type": config.graphql_rate_limit_type, "message": message}]
                 return Answer(200, {"errors": errors}, budget.headers(RESOURCE), "rate_limited")
             self.points_per_minute.record(subject, points, now)
             sim.stats.spend(RESOURCE, points)
@@ -185,6 +185,7 @@ class GraphQLEndpoint:
             installation_id,
             _report(prepared.cost, budget),
             prepared.dry_run,
+            sim.world.installation_permissions(sim.world.installations[installation_id]),
             results=self.commit_results,
             fragments=prepared.entry.fragments,
             shapes=prepared.entry.shapes,
@@ -307,11 +308,16 @@ def _message(text: str) -> dict[str, Any]:
     return {"message": text, "documentation_url": DOCS}
 
 
-def _secondary(wait: int) -> Answer:
+def _secondary(wait: int, status: int = 403) -> Answer:
+    """403 or 429 like REST; or, as GraphQL answers sometimes have it, a 200 whose `errors`
+    carry the message."""
     message = (
         "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
     )
-    return Answer(403, _message(message), {"retry-after": str(wait)})
+    headers = {"retry-after": str(wait)}
+    if status == 200:
+        return Answer(200, {"errors": [{"message": message}]}, headers, "secondary_limited")
+    return Answer(status, _message(message), headers)
 
 
 def _refusal(refusal: QueryError) -> dict[str, Any]:

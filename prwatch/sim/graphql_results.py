@@ -229,7 +229,9 @@ class ReusingExecutionContext(GitHubExecutionContext):
                 )
             except TypeError:
                 return None  # a value without a faithful text: complete it every time
-        return (text, values, commit.repo.id, commit.oid)
+        # What the installation may read decides what a selection completes to.
+        granted = tuple(sorted(context.permissions.items())) if context.permissions else ()
+        return (text, values, commit.repo.id, commit.oid, granted)
 
 
 def _unencodable(value: object) -> Any:

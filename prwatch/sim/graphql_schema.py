@@ -6,7 +6,7 @@ Resolvers read the world through its lookups and never change it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -32,6 +32,7 @@ from prwatch.sim.entities import CheckApp, CheckRun, CheckSuite, PullRequest, Re
 from prwatch.sim.events import NotFoundError
 from prwatch.sim.graphql_paging import Connection, QueryError, SortKey, paginate
 from prwatch.sim.graphql_sdl import SDL
+from prwatch.sim.permissions import FORBIDDEN_MESSAGE, FORBIDDEN_TYPE, grants
 from prwatch.sim.render import latest_runs, node_id
 from prwatch.sim.reviews import latest_reviews, review_decision
 from prwatch.sim.statuses import CommitStatus, latest_statuses
@@ -63,6 +64,12 @@ class QueryContext:
     installation_id: int
     rate_limit: RateLimitReport
     dry_run: bool = False  # `rateLimit(dryRun: true)`: report the cost, resolve nothing else
+    permissions: Mapping[str, str] | None = None  # the installation's; None: everything
+
+    def require(self, permission: str) -> None:
+        """A FORBIDDEN error (the field comes back null) unless the permission is granted."""
+        if self.permissions is not None and not grants(self.permissions, permission):
+            raise QueryError(FORBIDDEN_MESSAGE, FORBIDDEN_TYPE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +142,12 @@ def _object(
     oid: str | None = None,
     expression: str | None = None,
 ) -> Commit | None:
-    world = _context(info).world
+    context = _context(info)
+    if repo.private:
+        # A private repository's commits are contents: metadata alone does not reach them
+        # (reported against the real API by palantir/policy-bot and int128/argocd-commenter).
+        context.require("contents")
+    world = context.world
     sha = oid.lower() if oid is not None else _expression_oid(repo, expression)
     # Commits known to the world: every head a PR of this repository ever had (fork heads
     # included: GitHub resolves them through the base repository) and every commit with checks.
@@ -164,6 +176,7 @@ def pull_request_state(pr: PullRequest) -> str:
 
 
 def _pull_requests(repo: Repository, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    _context(info).require("pull_requests")
     world = _context(info).world
     states = set(arguments.get("states") or _PR_STATES)
     order = arguments.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
@@ -214,6 +227,7 @@ def _updated_key(pr: PullRequest) -> SortKey:
 
 # ---- commits and checks -----------------------------------------------------------------------
 def _status_check_rollup(commit: Commit, info: GraphQLResolveInfo) -> Rollup | None:
+    _context(info).require("checks")
     world = _context(info).world
     runs = world.check_runs_for_sha(commit.repo.id, commit.oid)
     statuses = latest_statuses(world, commit.repo.id, commit.oid)
@@ -249,6 +263,7 @@ def _context_key(item: CheckRun | CommitStatus) -> SortKey:
 
 
 def _check_suites(commit: Commit, info: GraphQLResolveInfo, **arguments: Any) -> Connection:
+    _context(info).require("checks")
     suites = _context(info).world.suites_for_sha(commit.repo.id, commit.oid)
     return paginate(sorted(suites, key=lambda suite: suite.id), _id_key, "checkSuites", arguments)
 

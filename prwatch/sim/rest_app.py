@@ -25,6 +25,7 @@ from prwatch.sim.gateway import (
     page_links,
     paging,
 )
+from prwatch.sim.permissions import AppGrants
 from prwatch.sim.render import dumps, node_id
 
 MANIFEST_CODE_LIFETIME_S = 3600
@@ -45,8 +46,8 @@ def app_object(call: Call) -> dict[str, Any]:
         "html_url": f"{sim.world.render.web}/apps/{sim.config.app_slug}",
         "created_at": "2024-01-01T00:00:00Z",
         "updated_at": "2024-01-01T00:00:00Z",
-        "permissions": dict(payloads.PERMISSIONS),
-        "events": list(payloads.EVENTS),
+        "permissions": dict(sim.world.app_grants.permissions),
+        "events": list(sim.world.app_grants.events),
         "installations_count": sum(
             1 for inst in sim.world.installations.values() if not inst.deleted
         ),
@@ -93,7 +94,7 @@ async def create_access_token(call: Call) -> Reply | Cacheable:
     body = {
         "token": token.token,
         "expires_at": iso(token.expires_at),
-        "permissions": dict(payloads.PERMISSIONS),
+        "permissions": sim.world.installation_permissions(inst),
         "repository_selection": "selected",
     }
     return Reply(201, dumps(body))
@@ -220,6 +221,16 @@ async def convert_manifest(call: Call) -> Reply | Cacheable:
     if found is None or found[1] <= sim.clock.now():
         return not_found()
     manifest = found[0]
+    try:
+        grants = AppGrants.from_manifest(manifest)
+    except ValueError as failure:
+        return error(422, f"Validation Failed: {failure}")
+    sim.world.app_grants = grants  # what installations accept from now on
+    # The simulated App's installations count as made after this registration: they hold
+    # what its manifest asks for.
+    for inst in sim.world.installations.values():
+        inst.permissions = dict(grants.permissions)
+    sim.webhooks.subscriptions = grants
     if manifest.get("name"):
         sim.app_name = str(manifest["name"])
     hook = manifest.get("hook_attributes") or {}

@@ -163,10 +163,11 @@ async def list_check_suites(call: Call) -> Reply | Cacheable:
     return Cacheable(f"suites:{repo.id}:{sha}:{world.sha_rev.get((repo.id, sha), 0)}", render)
 
 
+# (path under the repository, handler, the permission it needs: see sim.permissions)
 REPO_ROUTES = (
-    ("", get_repository),
-    ("/pulls", list_pulls),
-    ("/pulls/{number}", get_pull),
-    ("/commits/{ref:path}/check-runs", list_check_runs),
-    ("/commits/{ref:path}/check-suites", list_check_suites),
+    ("", get_repository, "metadata"),
+    ("/pulls", list_pulls, "pull_requests"),
+    ("/pulls/{number}", get_pull, "pull_requests"),
+    ("/commits/{ref:path}/check-runs", list_check_runs, "checks"),
+    ("/commits/{ref:path}/check-suites", list_check_suites, "checks"),
 )

@@ -22,6 +22,7 @@ import httpx
 from prwatch.sim.clock import Clock
 from prwatch.sim.config import SimConfig
 from prwatch.sim.events import WorldEvent
+from prwatch.sim.permissions import AppGrants
 from prwatch.sim.signing import sign
 
 HOOK_ID = 109948940
@@ -87,6 +88,8 @@ class WebhookSender:
         self.config = config
         self.clock = clock
         self.transport = transport
+        # The App's webhook events (installation events always come); None: every event.
+        self.subscriptions: AppGrants | None = None
         self.attempts: list[Attempt] = []  # oldest first
         self._by_id: dict[int, Attempt] = {}
         self._pending: deque[tuple[Delivery, bool]] = deque()
@@ -101,8 +104,11 @@ class WebhookSender:
 
     # ---- recording --------------------------------------------------------------------------
     def on_event(self, event: WorldEvent) -> None:
-        """World listener: queue the delivery (only while a hook URL is configured)."""
+        """World listener: queue the delivery (only while a hook URL is configured, and only
+        of the events the App subscribes to)."""
         if self.config.hook_url is None:
+            return
+        if self.subscriptions is not None and not self.subscriptions.subscribed(event.event):
             return
         body = json.dumps(event.payload, separators=(",", ":")).encode()
         guid = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))

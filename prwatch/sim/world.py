@@ -24,6 +24,7 @@ from prwatch.sim.entities import (
     User,
 )
 from prwatch.sim.events import InvalidMutationError, NotFoundError, WorldEvent
+from prwatch.sim.permissions import AppGrants
 from prwatch.sim.render import Renderer, latest_runs
 from prwatch.sim.reviews import (
     Review,
@@ -59,6 +60,7 @@ class World(Collaboration):
         self.clock: Clock = clock or SystemClock()
         self.app_id = app_id
         self.app_slug = app_slug
+        self.app_grants = AppGrants()  # the App's manifest: permissions and events
         self.render = Renderer(api_url, web_url)
         self.rng = random.Random(seed)
         self.installations: dict[int, Installation] = {}
@@ -242,6 +244,10 @@ class World(Collaboration):
             pr for pr in self.pull_requests_for_sha(suite.repo.id, suite.head_sha) if not pr.is_fork
         ]
 
+    def installation_permissions(self, inst: Installation) -> dict[str, str]:
+        """The permissions an installation's tokens carry: what it accepted."""
+        return dict(inst.permissions)
+
     def installation_repositories(self, installation_id: int) -> list[Repository]:
         inst = self.installation(installation_id)
         repos = (self.repositories[id] for id in inst.repository_ids)
@@ -263,7 +269,11 @@ class World(Collaboration):
         if inst_id in self.installations and not self.installations[inst_id].deleted:
             raise InvalidMutationError(f"installation {inst_id} exists")
         inst = self.installations[inst_id] = Installation(
-            inst_id, account, self.clock.now(), payloads.PERMISSIONS, account_shown=account_shown
+            inst_id,
+            account,
+            self.clock.now(),
+            self.app_grants.permissions,  # what the App asks for now
+            account_shown=account_shown,
         )
         self.installations_rev += 1
         self._emit(

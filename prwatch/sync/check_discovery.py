@@ -9,6 +9,7 @@ status per context) conditionally, with the ETag of the last read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,6 +21,8 @@ from prwatch.github.payloads import PayloadError, check_run_from_json, commit_st
 from prwatch.github.port import GraphQLApi, RestReader
 from prwatch.sync.check_query import RepositoryCommits
 from prwatch.sync.shared_check_queries import RepositoryChecks, SharedCheckQueries
+
+log = logging.getLogger(__name__)
 
 CHECK_RUNS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
 COMBINED_STATUS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/status"
@@ -72,7 +75,17 @@ async def discover_checks(
             f"GraphQL does not resolve {commits.owner}/{commits.name} (REST listed it)"
         )
     found = CommitChecks(checks.runs, checks.statuses, list(checks.skipped))
-    truncated = sorted(checks.truncated)
+    if checks.unreadable:
+        log.warning(
+            "check rollups unreadable over GraphQL, reading them over REST",
+            extra={
+                "repository": f"{commits.owner}/{commits.name}",
+                "commits": len(checks.unreadable),
+                "error": next(iter(checks.unreadable.values())),
+            },
+        )
+    # Past one rollup page, or spoiled by a GraphQL error on the commit: read over REST.
+    truncated = sorted(checks.truncated | checks.unreadable.keys())
     etags: Mapping[str, str] = {}
     if truncated and status_etags is not None:
         etags = await status_etags.get(

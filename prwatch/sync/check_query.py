@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot
+from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.payloads import PayloadError, check_run_from_graphql, commit_status_from_graphql
 
 COMMITS_PER_QUERY = 149  # round(149 / 100) = 1 point
@@ -56,6 +57,11 @@ class CheckRollups:
     # Commits with more than CONTEXTS_PER_COMMIT contexts: read them over REST instead.
     truncated: set[tuple[int, str]] = field(default_factory=set)
     missing_repositories: set[int] = field(default_factory=set)
+    # A GraphQL error on one commit (FORBIDDEN, say: a private repository's commits need
+    # `contents: read`) spoils that commit only: it is read over REST instead.
+    unreadable: dict[tuple[int, str], str] = field(default_factory=dict)
+    # A GraphQL error on a repository itself, other than NOT_FOUND: that repository fails.
+    failed_repositories: dict[int, str] = field(default_factory=dict)
 
 
 def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str, str]]:
@@ -94,12 +100,21 @@ def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str
 
 
 def parse_check_rollups(
-    batch: Sequence[RepositoryCommits], data: Mapping[str, Any]
+    batch: Sequence[RepositoryCommits],
+    data: Mapping[str, Any],
+    errors: Sequence[Mapping[str, Any]] = (),
 ) -> CheckRollups:
     """Check runs and statuses per commit from the query's `data`. A commit without checks
-    maps to [] in both."""
+    maps to [] in both.
+
+    ``errors`` are the answer's GraphQL errors, each put where its ``path`` points: on a
+    commit (that commit is unreadable), on a repository (NOT_FOUND: missing; else failed).
+    An error that points at neither raises UnexpectedResponse."""
     found = CheckRollups()
+    _place_errors(batch, errors, found)
     for r, repo in enumerate(batch):
+        if repo.repository_id in found.failed_repositories:
+            continue
         repository = data.get(f"r{r}")
         if not isinstance(repository, Mapping):
             found.missing_repositories.add(repo.repository_id)
@@ -108,6 +123,8 @@ def parse_check_rollups(
             key = (repo.repository_id, sha)
             found.runs[key] = []
             found.statuses[key] = []
+            if key in found.unreadable:
+                continue
             commit = repository.get(f"c{c}")
             if not isinstance(commit, Mapping):
                 continue  # unknown to GitHub yet (eventual consistency): nothing to verify
@@ -133,3 +150,30 @@ def parse_check_rollups(
                         continue
                     found.statuses[key].append(status)
     return found
+
+
+_REPOSITORY_ALIAS = re.compile(r"^r(\d+)$")
+_COMMIT_ALIAS = re.compile(r"^c(\d+)$")
+
+
+def _place_errors(
+    batch: Sequence[RepositoryCommits], errors: Sequence[Mapping[str, Any]], found: CheckRollups
+) -> None:
+    for error in errors:
+        kind = str(error.get("type") or "")
+        message = f"{kind or 'error'}: {error.get('message') or 'no message'}"
+        path = error.get("path")
+        path = path if isinstance(path, list) else []
+        if path and path[0] == "rateLimit":
+            continue  # the cost report only: the commits are unharmed
+        repository = _REPOSITORY_ALIAS.match(str(path[0])) if path else None
+        if repository is None or int(repository.group(1)) >= len(batch):
+            raise UnexpectedResponse(f"check query failed: {message}")
+        repo = batch[int(repository.group(1))]
+        commit = _COMMIT_ALIAS.match(str(path[1])) if len(path) > 1 else None
+        if commit is not None and int(commit.group(1)) < len(repo.shas):
+            found.unreadable[(repo.repository_id, repo.shas[int(commit.group(1))])] = message
+        elif kind == "NOT_FOUND":
+            found.missing_repositories.add(repo.repository_id)
+        else:
+            found.failed_repositories[repo.repository_id] = message

@@ -51,6 +51,7 @@ class RepositoryChecks:
 
     runs: dict[str, list[CheckRunSnapshot]]  # every sha asked for; [] when it has no checks
     truncated: set[str] = field(default_factory=set)  # more contexts than a rollup page holds
+    unreadable: dict[str, str] = field(default_factory=dict)  # a GraphQL error on the commit
     missing: bool = False  # GraphQL does not resolve the repository
     statuses: dict[str, list[CommitStatusSnapshot]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # rollup nodes not as GitHub documents
@@ -222,8 +223,16 @@ class SharedCheckQueries:
             self._fail(installation_id, parts, asyncio.CancelledError())
             raise
         for request, shas in parts:
-            request.in_flight -= 1
             repository_id = request.commits.repository_id
+            if repository_id in rollups.failed_repositories:
+                commits = request.commits
+                reason = rollups.failed_repositories[repository_id]
+                failure = UnexpectedResponse(
+                    f"check query for {commits.owner}/{commits.name} failed: {reason}"
+                )
+                self._fail(installation_id, [(request, shas)], failure)
+                continue
+            request.in_flight -= 1
             if repository_id in rollups.missing_repositories:
                 request.found.missing = True
             for sha in shas:
@@ -233,6 +242,8 @@ class SharedCheckQueries:
                     request.found.skipped.append(f"{sha}: {note}")
                 if (repository_id, sha) in rollups.truncated:
                     request.found.truncated.add(sha)
+                if (repository_id, sha) in rollups.unreadable:
+                    request.found.unreadable[sha] = rollups.unreadable[(repository_id, sha)]
             request.settle_if_complete()
 
     def _fail(self, installation_id: int, parts: Sequence[_Part], error: BaseException) -> None:
@@ -245,14 +256,13 @@ class SharedCheckQueries:
 async def query_check_rollups(
     api: GraphQLApi, installation_id: int, batch: Sequence[RepositoryCommits]
 ) -> CheckRollups:
-    """Send one check query for ``batch``; raises UnexpectedResponse on a GraphQL error
-    other than NOT_FOUND (a repository or commit GitHub does not resolve)."""
+    """Send one check query for ``batch``. A GraphQL error on one repository or commit is
+    that one's (see parse_check_rollups); UnexpectedResponse when the query as a whole
+    failed (no data, or an error that points at no repository)."""
     query, variables = build_check_query(batch)
     response = await api.graphql(query, installation_id=installation_id, variables=variables)
-    unexpected = [t for t in response.error_types() if t != "NOT_FOUND"]
-    if unexpected or not isinstance(response.data, Mapping):
+    if not isinstance(response.data, Mapping):
         names = ", ".join(f"{repo.owner}/{repo.name}" for repo in batch)
-        raise UnexpectedResponse(
-            f"check query for {names} failed: {', '.join(unexpected) or 'no data'}"
-        )
-    return parse_check_rollups(batch, response.data)
+        kinds = ", ".join(t for t in response.error_types() if t) or "no data"
+        raise UnexpectedResponse(f"check query for {names} failed: {kinds}")
+    return parse_check_rollups(batch, response.data, response.errors)

@@ -5,6 +5,7 @@ repositories under the manifest's permissions, GraphQL's own limits."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,9 @@ import httpx
 
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
+from prwatch.register.manifest import default_manifest_path, load_manifest
+from prwatch.sim.limits import installation_subject
+from prwatch.sim.permissions import AppGrants
 from prwatch.store.records import SweepStatus
 from tests.integration.sweep.harness import (
     SIM_URL,
@@ -142,3 +146,78 @@ async def test_an_unreadable_repository_is_skipped_not_removed(sqlite_url: str) 
         await env.client.aclose()
         env.client = env.new_client()
         assert (await env.sweep()).status is SweepStatus.OK  # re-read: no stale 304
+
+
+def rest_check_run_reads(env: SweepEnv) -> int:
+    return sum(
+        sum(outcomes.values())
+        for route, outcomes in env.sim.stats.requests.items()
+        if route.endswith("/check-runs")
+    )
+
+
+async def test_private_repositories_under_the_manifests_permissions(sqlite_url: str) -> None:
+    """The installation accepted app-manifest.yml's permissions: every commit, private
+    repositories' too, is read over GraphQL."""
+    async with sweep_env(sqlite_url, repos=3) as env:
+        world = env.sim.world
+        assert any(repo.private for repo in world.repositories.values())
+        assert world.app_grants == AppGrants.from_manifest(load_manifest(default_manifest_path()))
+        report = await env.sweep()
+        assert report.status is SweepStatus.OK, report.error
+        assert rest_check_run_reads(env) == 0
+        await assert_converged(env)
+
+
+async def test_without_contents_private_commits_are_read_over_rest(sqlite_url: str) -> None:
+    """A FORBIDDEN commit spoils neither its query's other commits nor the sweep."""
+    async with sweep_env(sqlite_url, repos=3) as env:
+        world = env.sim.world
+        for inst in world.installations.values():
+            inst.permissions = {"metadata": "read", "pull_requests": "read", "checks": "read"}
+        report = await env.sweep()
+        assert report.status is SweepStatus.OK, report.error
+        private_heads = {
+            pr.head_sha
+            for repo in world.repositories.values()
+            if repo.private
+            for pr in repo.pulls
+            if pr.state == "open"
+        }
+        assert rest_check_run_reads(env) == len(private_heads) > 0
+        await assert_converged(env)
+
+
+async def test_a_rate_limited_shared_query_is_sent_again_once(sqlite_url: str) -> None:
+    """GraphQL's primary limit as RATE_LIMIT in a 200: the client waits for the reset and
+    sends the shared query again, once, not once per repository it held."""
+    async with sweep_env(sqlite_url, repos=4, graphql_rate_limit_type="RATE_LIMIT") as env:
+        sim = env.sim
+        subject = installation_subject(min(sim.world.installations))
+        now = sim.clock.now()
+        budget = sim.limiter.status(subject, "graphql", now)
+        budget.used, budget.reset = budget.limit, now + 20  # spent, back in 20 s
+        waits: list[float] = []
+
+        async def sleep(seconds: float) -> None:  # time passes: the budget is back
+            waits.append(seconds)
+            sim.limiter.reset()
+
+        def clock() -> float:
+            return time.time() + sum(waits)
+
+        await env.client.aclose()
+        env.client = GitHubClient(
+            AppCredentials(sim.config.app_id, sim.private_key_pem),
+            base_url=SIM_URL,
+            transport=httpx.ASGITransport(app=sim.app),
+            clock=clock,
+            sleep=sleep,
+        )
+        report = await env.sweep()
+        assert report.status is SweepStatus.OK, [o.error for o in report.failed]
+        graphql = sim.stats.requests["POST /graphql"]
+        assert graphql["rate_limited"] == 1
+        assert graphql["200"] == 1  # four small repositories, one shared query, sent twice
+        assert len(waits) == 1 and 0 < waits[0] <= 60
+        await assert_converged(env)

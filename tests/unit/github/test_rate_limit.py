@@ -11,6 +11,7 @@ from prwatch.github.ratelimit import (
     RateLimit,
     backoff_seconds,
     classify_limit_response,
+    graphql_limit_kind,
     parse_rate_limit,
 )
 
@@ -109,15 +110,23 @@ def test_other_statuses_are_not_limits(status: int) -> None:
     assert verdict.kind is LimitKind.NOT_LIMITED
 
 
-def test_graphql_rate_limited_error_is_the_primary_limit() -> None:
+@pytest.mark.parametrize("error_type", ["RATE_LIMITED", "RATE_LIMIT"])
+def test_graphql_rate_limited_error_is_the_primary_limit(error_type: str) -> None:
     body = json.dumps(
         {
             "data": None,
-            "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}],
+            "errors": [{"type": error_type, "message": "API rate limit exceeded"}],
         }
     ).encode()
     verdict = classify_limit_response(200, headers(remaining=0), body)
     assert verdict.kind is LimitKind.PRIMARY
+
+
+def test_graphql_secondary_limit_in_a_200() -> None:
+    message = "You have exceeded a secondary rate limit. Please wait a few minutes."
+    body = json.dumps({"errors": [{"message": message}]}).encode()
+    assert classify_limit_response(200, {"retry-after": "30"}, body).kind is LimitKind.SECONDARY
+    assert graphql_limit_kind([{"type": "NOT_FOUND", "message": "no"}]) is LimitKind.NOT_LIMITED
 
 
 def test_graphql_data_mentioning_rate_limited_is_not_a_limit() -> None:

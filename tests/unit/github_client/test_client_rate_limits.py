@@ -182,6 +182,47 @@ async def test_graphql_rate_limited_in_a_200_raises_rate_limited(
     assert len(github.requests_to("/graphql")) == 1
 
 
+@pytest.mark.parametrize("error_type", ["RATE_LIMITED", "RATE_LIMIT"])
+async def test_graphql_rate_limit_in_a_200_is_waited_out_once_then_retried(
+    github: FakeGitHub, clock: FakeClock, error_type: str
+) -> None:
+    answers = [
+        json_response(
+            200,
+            {"errors": [{"type": error_type, "message": "API rate limit exceeded"}]},
+            rate_headers(0, reset=clock.now + 20, resource="graphql"),
+        ),
+        json_response(
+            200,
+            {"data": {"rateLimit": {"cost": 1}}},
+            rate_headers(4999, reset=clock.now + 3600, resource="graphql"),
+        ),
+    ]
+    github.routes["POST /graphql"] = lambda request: answers.pop(0)
+    async with github.client() as client:
+        response = await client.graphql("{ rateLimit { cost } }", installation_id=7)
+    assert response.data == {"rateLimit": {"cost": 1}}
+    assert len(github.requests_to("/graphql")) == 2
+    assert sum(clock.sleeps) == pytest.approx(21)  # until the reset, and its margin
+    assert client.stats.snapshot().points == {"graphql": 1}  # a refusal costs nothing
+
+
+async def test_graphql_secondary_limit_in_a_200_honours_retry_after(
+    github: FakeGitHub, clock: FakeClock
+) -> None:
+    answers = [
+        json_response(200, {"errors": [SECONDARY]}, {"retry-after": "7"}),
+        json_response(200, {"errors": [SECONDARY]}, {"retry-after": "7"}),
+    ]
+    github.routes["POST /graphql"] = lambda request: answers.pop(0)
+    async with github.client() as client:
+        with pytest.raises(RateLimited) as raised:
+            await client.graphql("{ x }", installation_id=7)
+    assert raised.value.kind is LimitKind.SECONDARY
+    assert clock.sleeps == [7]  # waited once, then gave up: the caller retries later
+    assert len(github.requests_to("/graphql")) == 2
+
+
 async def test_graphql_other_statuses_raise_unexpected_response(github: FakeGitHub) -> None:
     github.routes["POST /graphql"] = lambda request: json_response(
         400, {"message": "Problems parsing JSON"}

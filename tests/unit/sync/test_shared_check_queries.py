@@ -40,6 +40,7 @@ class FakeGraphQL:
 
     refused: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
+    refused_commits: set[str] = field(default_factory=set)  # FORBIDDEN on these objects
     rate_limited: bool = False
     delay: float = 0.0
     queries: list[dict[str, tuple[str, ...]]] = field(default_factory=list)
@@ -74,6 +75,13 @@ class FakeGraphQL:
                     f"c{c}": {"oid": s, "statusCheckRollup": {"contexts": _contexts(s)}}
                     for c, s in enumerate(shas)
                 }
+                for c, s in enumerate(shas):
+                    if s in self.refused_commits:
+                        data[f"r{r}"][f"c{c}"] = None
+                        message = "Resource not accessible by integration"
+                        errors.append(
+                            {"type": "FORBIDDEN", "path": [f"r{r}", f"c{c}"], "message": message}
+                        )
             r += 1
         self.queries.append({"installation": (str(installation_id),), **asked})
         if self.delay:
@@ -104,7 +112,7 @@ def assert_answers(found: RepositoryChecks, asked: RepositoryCommits) -> None:
         assert [(run.id, run.head_sha, run.repository_id) for run in runs] == [
             (run_id(commit), commit, asked.repository_id)
         ]
-    assert not found.missing and not found.truncated
+    assert not found.missing and not found.truncated and not found.unreadable
 
 
 async def read_together(
@@ -168,8 +176,8 @@ async def test_a_repository_graphql_refuses_fails_alone() -> None:
     api = FakeGraphQL(refused={"octo/r3"}, unknown={"octo/r4"})
     repositories = [commits(n, 4) for n in range(1, 6)]
     results = await read_together(SharedCheckQueries(), api, repositories)
-    # The shared query failed, then each repository was asked alone.
-    assert len(api.queries) == 1 + 5
+    # Each error's path names its repository: nobody is asked again.
+    assert len(api.queries) == 1
     by_id = dict(zip((r.repository_id for r in repositories), results, strict=True))
     assert isinstance(by_id[3], UnexpectedResponse) and "octo/r3" in str(by_id[3])
     missing = by_id[4]
@@ -178,6 +186,30 @@ async def test_a_repository_graphql_refuses_fails_alone() -> None:
         found = by_id[n]
         assert isinstance(found, RepositoryChecks)
         assert_answers(found, repositories[n - 1])
+
+
+async def test_a_refused_commit_spoils_only_itself() -> None:
+    repositories = [commits(n, 4) for n in (1, 2)]
+    refused = repositories[0].shas[1]
+    api = FakeGraphQL(refused_commits={refused})
+    first, second = await read_together(SharedCheckQueries(), api, repositories)
+    assert len(api.queries) == 1
+    assert isinstance(first, RepositoryChecks) and isinstance(second, RepositoryChecks)
+    assert list(first.unreadable) == [refused]
+    assert "FORBIDDEN" in first.unreadable[refused]
+    assert first.runs[refused] == []
+    assert all(first.runs[s] for s in repositories[0].shas if s != refused)
+    assert_answers(second, repositories[1])
+
+
+async def test_an_error_pointing_at_no_repository_fails_the_query() -> None:
+    class Confused(FakeGraphQL):
+        async def graphql(self, query: str, **kwargs: Any) -> GraphQLResponse:
+            answer = await super().graphql(query, **kwargs)
+            return GraphQLResponse(answer.data, ({"type": "INTERNAL"},), None, 1)
+
+    results = await read_together(SharedCheckQueries(), Confused(), [commits(1, 2)])
+    assert isinstance(results[0], UnexpectedResponse)
 
 
 async def test_a_rate_limit_fails_everyone_in_the_query_without_retrying() -> None:
