@@ -40,6 +40,12 @@ Rate-limit accounting for GraphQL (`limits.RateLimiter`, at `sim.limiter`):
   `sim.stats.count("POST /graphql", "200")`. The limit is `SimConfig.graphql_rate_limit`.
 - Installation tokens: `sim.tokens.lookup(token, now)` → `InstallationToken | None`.
 
+Permissions (`permissions`): a REST route declares what it needs with
+`endpoint(..., permission="checks")` (repository routes: the third element of
+`rest_repos.REPO_ROUTES`); a GraphQL resolver calls `context.require("statuses")`. An
+installation's grants are `world.installation_permissions(inst)`: `inst.permissions` when set,
+else the App's (`world.app_grants`, from its manifest).
+
 Deliberate simplifications: URLs inside JSON bodies use `SimConfig.api_url`
 (https://api.github.com by default) while `Link`/`Location` headers use the request's base URL;
 a repository's `open_issues_count` is computed when its cached JSON is built.
