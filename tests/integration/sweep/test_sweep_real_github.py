@@ -173,8 +173,10 @@ async def test_without_contents_private_commits_are_read_over_rest(sqlite_url: s
     """A FORBIDDEN commit spoils neither its query's other commits nor the sweep."""
     async with sweep_env(sqlite_url, repos=3) as env:
         world = env.sim.world
-        for inst in world.installations.values():
-            inst.permissions = {"metadata": "read", "pull_requests": "read", "checks": "read"}
+        for inst in world.installations.values():  # the manifest's, but for contents
+            granted = dict(world.app_grants.permissions)
+            del granted["contents"]
+            inst.permissions = granted
         report = await env.sweep()
         assert report.status is SweepStatus.OK, report.error
         private_heads = {
