@@ -7,8 +7,8 @@ deliveries are the apply path's business: its fences never move a row backwards.
 `check_suite` carries no check runs. `requested` and `rerequested` announce runs whose own
 `check_run` deliveries follow, so they need nothing. `completed` is the safety net for a lost
 `check_run` delivery: when the store already holds the suite's latest runs
-(`latest_check_runs_count` of them), all completed, nothing is fetched; otherwise ONE request
-reads the head commit's check runs and those are applied.
+(`latest_check_runs_count` of them), all completed, nothing is fetched; otherwise the head
+commit's check runs are read, every page of them, and applied.
 
 A `status` delivery names a commit, not a PR: the status is stored by commit, and whichever
 PR has that head (found locally by SHA, forks too) shows it — also a PR that appears later.
@@ -25,6 +25,7 @@ from prwatch.events.errors import PermanentDeliveryError, RetryableJobError
 from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
 from prwatch.events.repositories import ensure_repository
 from prwatch.github import validation
+from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import (
     PayloadError,
     check_run_from_json,
@@ -122,26 +123,31 @@ def _suite_settled(stored: Iterable[CheckRunSnapshot], suite_id: int, expected: 
 async def _fetch_check_runs(
     context: EventContext, repository: RepositoryRecord, head_sha: str
 ) -> list[CheckRunSnapshot]:
-    response = await context.github.get(
+    """Every check run of the commit, page after page: a commit can carry more than the 100
+    of one page (a matrix build), and a run left out would stay unseen until the sweep."""
+    runs: list[CheckRunSnapshot] = []
+    async for response in iterate_pages(
+        context.github,
         f"/repos/{repository.full_name}/commits/{head_sha}/check-runs",
         installation_id=repository.installation_id,
         route=CHECK_RUNS_ROUTE,
         params={"per_page": 100},
         spend_reserve=True,  # webhook-driven: the reserve is kept for exactly this
-    )
-    if response.status == 404:
-        # GitHub is eventually consistent: the commit may not be visible yet.
-        raise RetryableJobError(f"{response.url} answered 404 right after the event")
-    if response.status != 200:
-        raise PermanentDeliveryError(f"{response.url} answered {response.status}")
-    body = response.json()
-    items = body.get("check_runs") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise PermanentDeliveryError(f"{response.url} has no check_runs list")
-    try:
-        return [check_run_from_json(item, repository.id) for item in items]
-    except PayloadError as error:
-        raise PermanentDeliveryError(str(error)) from None
+    ):
+        if response.status == 404:
+            # GitHub is eventually consistent: the commit may not be visible yet.
+            raise RetryableJobError(f"{response.url} answered 404 right after the event")
+        if response.status != 200:
+            raise PermanentDeliveryError(f"{response.url} answered {response.status}")
+        body = response.json()
+        items = body.get("check_runs") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise PermanentDeliveryError(f"{response.url} has no check_runs list")
+        try:
+            runs.extend(check_run_from_json(item, repository.id) for item in items)
+        except PayloadError as error:
+            raise PermanentDeliveryError(str(error)) from None
+    return runs
 
 
 def applying(delivery: Delivery, repository: RepositoryRecord, observation: Observation) -> Apply:

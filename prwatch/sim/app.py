@@ -64,6 +64,7 @@ class Simulator:
         self.world.clock = self.clock
         self.world.app_id = config.app_id
         self.world.app_slug = config.app_slug
+        self.world.rollup_keeps_superseded = config.rollup_keeps_superseded
         if world is None:  # a world built elsewhere keeps the grants it was given
             self.world.app_grants = AppGrants.of_prwatch()
             for inst in self.world.installations.values():  # they accepted that manifest

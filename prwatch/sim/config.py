@@ -26,6 +26,9 @@ class SimConfig:
     # Enterprise Server's layout, REST under /api/v3 and GraphQL at /api/graphql. Fixed when
     # the simulator is built.
     layout: str = "dotcom"
+    # The real rollup can keep check runs a re-run superseded beside the new ones; by default
+    # the simulator's lists only the latest per suite and name. Fixed when built.
+    rollup_keeps_superseded: bool = False
     # primary rate limits (per installation; the App's JWT has its own budget)
     rate_limit: int = 5000
     graphql_rate_limit: int = 5000
@@ -62,7 +65,8 @@ class SimConfig:
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply `{name: value}` from the admin API; unknown names or wrong types are refused."""
-        known = {f.name: f for f in fields(self) if f.name not in ("extra", "layout")}
+        fixed = ("extra", "layout", "rollup_keeps_superseded")
+        known = {f.name: f for f in fields(self) if f.name not in fixed}
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown setting {name!r}")

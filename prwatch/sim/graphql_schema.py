@@ -229,7 +229,9 @@ def _updated_key(pr: PullRequest) -> SortKey:
 def _status_check_rollup(commit: Commit, info: GraphQLResolveInfo) -> Rollup | None:
     _context(info).require("checks")
     world = _context(info).world
-    runs = world.check_runs_for_sha(commit.repo.id, commit.oid)
+    runs = world.check_runs_for_sha(
+        commit.repo.id, commit.oid, latest=not world.rollup_keeps_superseded
+    )
     statuses = latest_statuses(world, commit.repo.id, commit.oid)
     if not runs and not statuses:
         return None  # GitHub has no rollup for a commit without checks or statuses

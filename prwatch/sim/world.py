@@ -61,6 +61,7 @@ class World(Collaboration):
         self.app_id = app_id
         self.app_slug = app_slug
         self.app_grants = AppGrants()  # the App's manifest: permissions and events
+        self.rollup_keeps_superseded = False  # GraphQL rollups list every run, not the latest
         self.render = Renderer(api_url, web_url)
         self.rng = random.Random(seed)
         self.installations: dict[int, Installation] = {}

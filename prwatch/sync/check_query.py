@@ -139,9 +139,16 @@ def parse_check_rollups(
                     continue
                 typename = node.get("__typename")
                 if typename == "CheckRun":
-                    found.runs[key].append(
-                        check_run_from_graphql(node, repo.repository_id, head_sha=sha)
-                    )
+                    if node.get("databaseId") is None:
+                        # Nullable in GitHub's schema: a run prwatch cannot key by id is not
+                        # one it can store; the others of the commit still count.
+                        continue
+                    try:
+                        run = check_run_from_graphql(node, repo.repository_id, head_sha=sha)
+                    except PayloadError as error:
+                        found.skipped.setdefault(key, []).append(str(error))
+                        continue
+                    found.runs[key].append(run)
                 elif typename == "StatusContext":
                     try:
                         status = commit_status_from_graphql(node, repo.repository_id, sha)

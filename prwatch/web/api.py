@@ -12,6 +12,7 @@ from typing import Literal, cast
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from prwatch.domain.check_runs import latest_check_run_ids
 from prwatch.domain.models import (
     CheckRunSnapshot,
     CommitStatusSnapshot,
@@ -180,7 +181,7 @@ async def pull_extras(
     )
 
 
-def check_run_json(run: CheckRunSnapshot) -> CheckRunJson:
+def check_run_json(run: CheckRunSnapshot, latest: frozenset[int]) -> CheckRunJson:
     return {
         "id": run.id,
         "name": run.name,
@@ -188,6 +189,7 @@ def check_run_json(run: CheckRunSnapshot) -> CheckRunJson:
         "conclusion": run.conclusion,
         "started_at": iso(run.started_at),
         "completed_at": iso(run.completed_at),
+        "latest": run.id in latest,
     }
 
 
@@ -276,9 +278,10 @@ async def get_pull(request: Request) -> JSONResponse:
             raise NotFound("no such pull request")
         extras = await pull_extras(tx, repository.id, [found[0]])
     pr, runs = found
+    latest = latest_check_run_ids(runs)
     body: PullDetailJson = {
         **pull_request_json(pr, extras),
-        "check_runs": [check_run_json(run) for run in runs],
+        "check_runs": [check_run_json(run, latest) for run in runs],
     }
     return JSONResponse(body)
 

@@ -107,6 +107,7 @@ class CheckRunJson(TypedDict):
     conclusion: str | None
     started_at: str | None
     completed_at: str | None
+    latest: bool  # the latest run of its suite and name; false for one a re-run superseded
 
 
 class PullDetailJson(PullJson):

@@ -229,7 +229,7 @@ def expected_pull(truth: dict[str, Any], pr: dict[str, Any]) -> dict[str, Any]:
         key = (run["check_suite_id"], run["name"])
         if key not in newest or run["id"] > newest[key]["id"]:
             newest[key] = run
-    runs = [{key: run[key] for key in RUN_FIELDS} for run in newest.values()]
+    runs = [{**{key: run[key] for key in RUN_FIELDS}, "latest": True} for run in newest.values()]
     expected["check_runs"] = sorted(runs, key=lambda run: (run["name"], run["id"]))
     return expected
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from prwatch.domain.check_runs import latest_check_run_ids
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
 from prwatch.register.manifest import default_manifest_path, load_manifest
@@ -222,4 +223,29 @@ async def test_a_rate_limited_shared_query_is_sent_again_once(sqlite_url: str) -
         assert graphql["rate_limited"] == 1
         assert graphql["200"] == 1  # four small repositories, one shared query, sent twice
         assert len(waits) == 1 and 0 < waits[0] <= 60
+        await assert_converged(env)
+
+
+async def test_a_rollup_keeping_superseded_runs_stores_both_and_knows_the_latest(
+    sqlite_url: str,
+) -> None:
+    async with sweep_env(sqlite_url, repos=2, rollup_keeps_superseded=True) as env:
+        world = env.sim.world
+        repo, pr = next(
+            (repo, pr)
+            for repo in world.repositories.values()
+            if repo.installation_id is not None
+            for pr in repo.pulls
+            if pr.state == "open" and world.check_runs_for_sha(repo.id, pr.head_sha)
+        )
+        superseded = world.check_runs_for_sha(repo.id, pr.head_sha)[0]
+        rerun = world.rerun_check_run(superseded.id)
+        report = await env.sweep()
+        assert report.status is SweepStatus.OK, report.error
+        async with env.store.transaction(read_only=True) as tx:
+            stored = await tx.load_check_runs(repo.id, head_shas=[pr.head_sha])
+        assert {superseded.id, rerun.id} <= set(stored)
+        latest = world.check_runs_for_sha(repo.id, pr.head_sha, latest=True)
+        assert latest_check_run_ids(stored.values()) == {run.id for run in latest}
+        assert superseded.id not in latest_check_run_ids(stored.values())
         await assert_converged(env)

@@ -145,3 +145,32 @@ async def test_a_completed_suite_whose_runs_were_missed_is_read_with_one_request
         requests = github.stats.snapshot().requests
         assert sum(n for (name, _), n in requests.items() if name == route) == 1
     await github.aclose()
+
+
+async def test_a_lost_suite_of_more_than_a_page_of_runs_is_read_in_full(sqlite_url: str) -> None:
+    """`check_suite.completed` with 150 check runs lost: every page of them is read."""
+    config = SimConfig(hook_url="http://prwatch.test/webhooks")
+    sim = create_simulator(config)
+    github = GitHubClient(
+        AppCredentials(sim.config.app_id, sim.private_key_pem),
+        base_url=SIM_URL,
+        transport=httpx.ASGITransport(app=sim.app),
+        sleep=no_wait,
+    )
+    async with webhook_env(sqlite_url, secrets=(config.webhook_secret,), github=github) as env:
+        sim.webhooks.transport = httpx.ASGITransport(app=env.app)
+        world = sim.world
+        installation = world.create_installation("octo-org")
+        repo = world.create_repository("octo-org", "matrix", installation_id=installation.id)
+        pr = world.open_pull_request(repo.id, title="A big matrix")
+        await sim.webhooks.drain()
+        await env.queue.drain()
+        world.unsubscribe(sim.webhooks.on_event)  # the check_run deliveries get lost
+        names = tuple(f"test ({n})" for n in range(150))
+        suite = world.create_check_suite(repo.id, pr.head_sha, names=names)
+        world.subscribe(sim.webhooks.on_event)
+        completed = payloads.check_suite(world, suite, "completed")
+        await env.deliver("check_suite", completed, secret=config.webhook_secret)
+        runs = (await env.pull(pr.number, repo.full_name))["check_runs"]
+        assert sorted(run["id"] for run in runs) == sorted(run.id for run in suite.runs)
+    await github.aclose()

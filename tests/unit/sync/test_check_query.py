@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from graphql import parse
 
+from prwatch.github.errors import UnexpectedResponse
 from prwatch.sync.check_query import (
     COMMITS_PER_QUERY,
     RepositoryCommits,
@@ -129,3 +130,40 @@ def test_status_contexts_sit_beside_check_runs_and_odd_states_are_skipped() -> N
     assert status.created_at.isoformat() == "2026-01-01T00:02:00+00:00"
     (note,) = found.skipped[(1, sha(0))]
     assert "unknown commit status state 'expected'" in note
+
+
+def test_check_runs_without_a_database_id_are_skipped_not_fatal() -> None:
+    """`CheckRun.databaseId` is nullable in GitHub's schema."""
+    nameless = run_node(5) | {"databaseId": None}
+    data = {
+        "r0": {
+            "c0": {
+                "statusCheckRollup": {
+                    "contexts": {
+                        "pageInfo": {"hasNextPage": False},
+                        "nodes": [run_node(4), nameless, run_node(6) | {"status": "WHATEVER"}],
+                    }
+                }
+            }
+        }
+    }
+    found = parse_check_rollups([repo(1, 1)], data)
+    assert [run.id for run in found.runs[(1, sha(0))]] == [4]
+    assert len(found.skipped[(1, sha(0))]) == 1  # the malformed one is reported, not fatal
+
+
+def test_errors_are_placed_on_their_commit_or_repository() -> None:
+    batch = [repo(1, 2), repo(2, 1, start=5), repo(3, 1, start=7)]
+    data = {"r0": {"c0": None, "c1": {"statusCheckRollup": None}}, "r1": None, "r2": None}
+    errors = [
+        {"type": "FORBIDDEN", "path": ["r0", "c0"], "message": "Resource not accessible"},
+        {"type": "NOT_FOUND", "path": ["r1"], "message": "Could not resolve"},
+        {"type": "FORBIDDEN", "path": ["r2"], "message": "Resource not accessible"},
+    ]
+    found = parse_check_rollups(batch, data, errors)
+    assert set(found.unreadable) == {(1, sha(0))}
+    assert found.runs[(1, sha(1))] == []
+    assert found.missing_repositories == {2}
+    assert set(found.failed_repositories) == {3}
+    with pytest.raises(UnexpectedResponse):
+        parse_check_rollups(batch, data, [{"type": "INTERNAL", "message": "boom"}])
