@@ -70,6 +70,8 @@ API_VERSION = "2022-11-28"
 REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 GRAPHQL_ROUTE = "POST /graphql"
 GRAPHQL_POINTS_KEY = "graphql-points"
+GRAPHQL_TIME_KEY = "graphql-time"
+GRAPHQL_TIME_UNIT_SECONDS = 0.1  # the GraphQL time window counts tenths of a second
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,13 @@ class GitHubClient:
         self._graphql_points = SlidingWindowLimiter(
             self.limits.graphql_points_per_minute, 60.0, clock=monotonic, sleep=window_sleep
         )
+        self._graphql_time = SlidingWindowLimiter(
+            max(1, int(self.limits.graphql_seconds_per_minute / GRAPHQL_TIME_UNIT_SECONDS)),
+            60.0,
+            clock=monotonic,
+            sleep=window_sleep,
+        )
+        self._monotonic = monotonic
         pool = self.limits.max_concurrency
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -241,6 +250,8 @@ class GitHubClient:
         """
         waited = False
         while True:
+            await self._graphql_time.acquire(GRAPHQL_TIME_KEY)  # one unit up front
+            started = self._monotonic()
             raw, auth, _ = await self._request(
                 "POST",
                 self._graphql_url,
@@ -249,7 +260,10 @@ class GitHubClient:
                 authorize=self._installation_authorizer(installation_id),
                 budget=_BudgetRule(installation_id, "graphql", spend_reserve),
                 window=(self._graphql_points, GRAPHQL_POINTS_KEY),
+                attempts=1,
             )
+            took = self._monotonic() - started
+            self._graphql_time.add(GRAPHQL_TIME_KEY, int(took / GRAPHQL_TIME_UNIT_SECONDS) - 1)
             response = self._response(raw, auth, None)
             if response.status != 200:
                 raise UnexpectedResponse(
@@ -274,7 +288,8 @@ class GitHubClient:
             )
             await self._sleep(delay)
         cost = graphql_cost(body.get("data"))
-        self._graphql_points.add(GRAPHQL_POINTS_KEY, cost - 1)  # 1 was reserved up front
+        # The secondary limit counts a query as 1 point, its primary cost aside; that point
+        # was reserved up front.
         self.stats.record_points("graphql", cost)
         return GraphQLResponse(
             data=body.get("data"),
@@ -359,6 +374,7 @@ class GitHubClient:
         etag: str | None = None,
         budget: _BudgetRule | None = None,
         window: tuple[SlidingWindowLimiter, str] | None = None,
+        attempts: int | None = None,
     ) -> tuple[httpx.Response, _Authorization, str | None]:
         """Send until an answer the caller should see: one re-authorization after a 401, one
         bounded rate-limit wait, one redirect (GET only)."""
@@ -381,6 +397,7 @@ class GitHubClient:
                 json_body=json_body,
                 window=window or (self._routes, route),
                 charge_core_point=budget is not None and budget.resource == "core",
+                attempts=attempts,
             )
             rate = read_rate_limit(raw.headers)
             if budget is not None and rate is not None:
@@ -448,10 +465,12 @@ class GitHubClient:
         json_body: Any,
         window: tuple[SlidingWindowLimiter, str],
         charge_core_point: bool,
+        attempts: int | None = None,
     ) -> httpx.Response:
-        """One request with retries for 5xx answers and connection errors."""
+        """One request with retries for 5xx answers and connection errors (``attempts``, by
+        default ``max_attempts``, in all)."""
         limiter, key = window
-        attempts = self.limits.max_attempts
+        attempts = attempts or self.limits.max_attempts
         for attempt in range(1, attempts + 1):
             await limiter.acquire(key)  # before taking a concurrency slot: waiting holds none
             async with self._in_flight:

@@ -25,7 +25,10 @@ class ClientLimits:
     max_concurrency: int = 50  # GitHub's cap is 100 in flight, REST and GraphQL together
     route_limit: int = 800  # requests per route per window (GitHub: 900 points/min); 304s count
     route_window_seconds: float = 60.0
-    graphql_points_per_minute: int = 1800  # GitHub: 2,000
+    graphql_points_per_minute: int = 1800  # GitHub: 2,000, a query counting 1 whatever its cost
+    # GitHub also allows 60 s of GraphQL CPU time per 60 s: the time GraphQL answers take here
+    # (an upper bound of GitHub's CPU time) is held under this many seconds a minute.
+    graphql_seconds_per_minute: float = 50.0
     reserve_points: int = 500  # sweep traffic stops at this many remaining points
     max_wait_seconds: float = 60.0  # longest rate-limit wait inside a request; else RateLimited
     token_refresh_margin_seconds: float = 300.0  # renew installation tokens this long before expiry
@@ -41,7 +44,11 @@ class ClientLimits:
         for name in ("max_attempts", "max_concurrency", "route_limit", "graphql_points_per_minute"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ClientLimits.{name} must be at least 1")
-        for name in ("request_timeout_seconds", "route_window_seconds"):
+        for name in (
+            "request_timeout_seconds",
+            "route_window_seconds",
+            "graphql_seconds_per_minute",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ClientLimits.{name} must be positive")
         if self.backoff_factor < 1:

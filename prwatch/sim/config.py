@@ -38,6 +38,12 @@ class SimConfig:
     graphql_rate_limit_type: str = "RATE_LIMITED"
     # GraphQL's secondary limits: 403, 429, or 200 with the message in `errors`
     graphql_secondary_status: int = 403
+    # GraphQL server time (see graphql_limits): CPU seconds a minute, a query's timeout and
+    # how it is answered (502 or 504), and the modelled time per node a query may return
+    graphql_cpu_seconds_per_minute: float = 60.0
+    graphql_timeout_s: float = 10.0
+    graphql_timeout_status: int = 502
+    graphql_ms_per_node: float = 0.0
     # secondary limits
     secondary_limits: bool = True
     max_concurrent: int = 100

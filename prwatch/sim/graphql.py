@@ -2,11 +2,13 @@
 
 In GitHub's order: concurrency limit, installation-token auth (401), body and query parsing,
 validation and variables (errors in a 200, free), the static cost and node limit (errors in a
-200, free), the secondary limit of 2,000 points per minute per installation (403 with
+200, free), the secondary limits of 2,000 points per minute per installation, where a query
+counts 1 point whatever its primary cost, and of 60 s of CPU time per minute (403 with
 `retry-after`), the primary `graphql` budget (a 200 with a `RATE_LIMITED` error and no data),
-then execution. Every authenticated answer carries `x-ratelimit-*` headers for the `graphql`
-resource. Statistics count the request under `POST /graphql` by HTTP status, except that a
-primary-limit refusal counts as `rate_limited`; the points spent go to `stats.points["graphql"]`.
+then execution, cut with a 502 past the timeout (see graphql_limits). Every authenticated
+answer carries `x-ratelimit-*` headers for the `graphql` resource. Statistics count the
+request under `POST /graphql` by HTTP status, except that a primary-limit refusal counts as
+`rate_limited`; the points spent go to `stats.points["graphql"]`.
 
 The per-minute points window belongs to each `GraphQLEndpoint` (the shared `SecondaryLimiter`
 counts requests, not points); it empties itself a minute after it opened, `reset()` at once.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -41,6 +44,7 @@ from prwatch.sim.clock import Clock
 from prwatch.sim.config import SimConfig
 from prwatch.sim.graphql_cost import QueryCost, query_cost
 from prwatch.sim.graphql_documents import DocumentCache, DocumentEntry
+from prwatch.sim.graphql_limits import TIMEOUT_MESSAGE, CpuTimePerMinute, server_seconds
 from prwatch.sim.graphql_paging import QueryError
 from prwatch.sim.graphql_results import (
     CommitResults,
@@ -122,6 +126,7 @@ class GraphQLEndpoint:
     def __init__(self, sim: SimulatorLike) -> None:
         self.sim = sim
         self.points_per_minute = PointsPerMinute()
+        self.cpu_per_minute = CpuTimePerMinute()
         self.documents = DocumentCache(schema(), github_error)
         self.commit_results = CommitResults()
 
@@ -130,6 +135,7 @@ class GraphQLEndpoint:
 
     def reset(self) -> None:
         self.points_per_minute.reset()
+        self.cpu_per_minute.reset()
 
     async def serve(self, request: Request) -> Response:
         sim = self.sim
@@ -169,15 +175,19 @@ class GraphQLEndpoint:
         points = prepared.cost.points
         if not prepared.dry_run:
             if config.secondary_limits:
+                # A query counts 1 point toward the secondary limit (a mutation would be 5),
+                # whatever its primary cost.
                 per_minute = SECONDARY_POINTS_PER_MINUTE
-                wait = self.points_per_minute.wait(subject, points, now, per_minute)
+                wait = self.points_per_minute.wait(subject, 1, now, per_minute)
+                cpu_cap = config.graphql_cpu_seconds_per_minute
+                wait = wait or self.cpu_per_minute.wait(subject, now, cpu_cap)
                 if wait is not None:
                     return _secondary(wait, config.graphql_secondary_status)
             if not sim.limiter.charge(subject, RESOURCE, points, now):
                 message = f"API rate limit exceeded for installation ID {installation_id}."
                 errors = [{"type": config.graphql_rate_limit_type, "message": message}]
                 return Answer(200, {"errors": errors}, budget.headers(RESOURCE), "rate_limited")
-            self.points_per_minute.record(subject, points, now)
+            self.points_per_minute.record(subject, 1, now)
             sim.stats.spend(RESOURCE, points)
         self.commit_results.attach(sim.world)
         context = ReuseContext(
@@ -190,6 +200,7 @@ class GraphQLEndpoint:
             fragments=prepared.entry.fragments,
             shapes=prepared.entry.shapes,
         )
+        started = time.perf_counter()
         result = execute(
             schema(),
             prepared.entry.document,
@@ -200,6 +211,14 @@ class GraphQLEndpoint:
             is_awaitable=assume_not_awaitable,  # every resolver is synchronous
         )
         assert isinstance(result, ExecutionResult), "resolvers are synchronous"
+        took = server_seconds(
+            time.perf_counter() - started, prepared.cost.nodes, config.graphql_ms_per_node
+        )
+        self.cpu_per_minute.record(subject, min(took, config.graphql_timeout_s), now)
+        if took > config.graphql_timeout_s and not prepared.dry_run:
+            errors = [{"message": TIMEOUT_MESSAGE}]
+            status = config.graphql_timeout_status
+            return Answer(status, {"data": None, "errors": errors}, budget.headers(RESOURCE))
         body = _result_body(result)
         return Answer(200, body, budget.headers(RESOURCE), splices=context.splices)
 

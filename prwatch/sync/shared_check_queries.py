@@ -13,9 +13,12 @@ travel together (a query runs with one installation's token):
 * when every sweep taking part is waiting here, nobody will add commits soon: all go;
 * nobody waits more than ``max_wait_seconds`` for partners.
 
-A shared query that fails is sent again once per repository it held, so that a GraphQL error
-on one repository fails that repository's sweep only; rate limits fail them all, as they
-would have failed each alone.
+A GraphQL error names the repository or commit it is about (its `path`): that one fails, or
+is read over REST, and the others stand. A rate limit the client could not wait out fails
+everyone in the query, as it would have failed each alone (the client already sent it again
+once). A 502/504 (GitHub cut a query past 10 s) splits the query in halves, sent once each.
+A query that fails in any other way is sent again once per repository it held, so that the
+trouble stays with its repository.
 """
 
 from __future__ import annotations
@@ -26,7 +29,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot
-from prwatch.github.errors import BudgetReserved, RateLimited, UnexpectedResponse
+from prwatch.github.errors import (
+    BudgetReserved,
+    GitHubUnavailable,
+    RateLimited,
+    UnexpectedResponse,
+)
 from prwatch.github.port import GraphQLApi
 from prwatch.sync.check_query import (
     COMMITS_PER_QUERY,
@@ -211,6 +219,18 @@ class SharedCheckQueries:
         except (RateLimited, BudgetReserved) as error:
             self._fail(installation_id, parts, error)
             return
+        except GitHubUnavailable as error:
+            if sum(len(shas) for _, shas in parts) < 2:
+                self._fail(installation_id, parts, error)
+                return
+            # A 502/504 (or no answer in time): GitHub cuts a query that runs past 10 s, and
+            # the same query would run as long again. Two halves are each sent once.
+            # https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#timeouts
+            first, second = _halves(parts)
+            await asyncio.gather(
+                self._query(installation_id, first), self._query(installation_id, second)
+            )
+            return
         except Exception as error:
             if len(parts) == 1:
                 self._fail(installation_id, parts, error)
@@ -251,6 +271,25 @@ class SharedCheckQueries:
             request.in_flight -= 1
             self._withdraw(installation_id, request)  # its other commits are not worth a query
             request.fail(error)
+
+
+def _halves(parts: Sequence[_Part]) -> tuple[list[_Part], list[_Part]]:
+    """The parts' commits cut in two halves; a part cut through is in flight twice."""
+    room = sum(len(shas) for _, shas in parts) // 2
+    first: list[_Part] = []
+    second: list[_Part] = []
+    for request, shas in parts:
+        if room >= len(shas):
+            first.append((request, shas))
+            room -= len(shas)
+        elif room > 0:
+            request.in_flight += 1
+            first.append((request, shas[:room]))
+            second.append((request, shas[room:]))
+            room = 0
+        else:
+            second.append((request, shas))
+    return first, second
 
 
 async def query_check_rollups(

@@ -249,3 +249,16 @@ async def test_a_rollup_keeping_superseded_runs_stores_both_and_knows_the_latest
         assert latest_check_run_ids(stored.values()) == {run.id for run in latest}
         assert superseded.id not in latest_check_run_ids(stored.values())
         await assert_converged(env)
+
+
+async def test_a_query_cut_at_githubs_timeout_is_sent_again_in_halves(sqlite_url: str) -> None:
+    """GitHub answers 502 for a query past 10 s; here 1 ms per node makes a query of 149
+    commits (100 contexts each) take 14.9 s, and one of 75 commits 7.5 s."""
+    settings = {"repos": 1, "prs": 400, "open_ratio": 0.5, "graphql_ms_per_node": 1.0}
+    async with sweep_env(sqlite_url, **settings) as env:
+        report = await env.sweep()
+        assert report.status is SweepStatus.OK, [o.error for o in report.failed]
+        graphql = env.sim.stats.requests["POST /graphql"]
+        assert graphql["502"] == 1  # the full query, once: not retried at its size
+        assert graphql["200"] == 3  # its two halves, and the repository's leftover commits
+        await assert_converged(env)

@@ -155,7 +155,7 @@ async def test_graphql_returns_data_errors_and_charges_the_reported_cost(
             "query($o: String!) { x }", installation_id=7, variables={"o": "octo"}
         )
         assert client.remaining(7, "graphql") == 4990 and client.remaining(7) is None
-        assert client._graphql_points.used("graphql-points") == 3
+        assert client._graphql_points.used("graphql-points") == 1  # 1 per query
     assert sent == [{"query": "query($o: String!) { x }", "variables": {"o": "octo"}}]
     assert response.data == GRAPHQL_DATA and response.cost == 3
     assert response.error_types() == ("NOT_FOUND",)
@@ -233,13 +233,14 @@ async def test_graphql_other_statuses_raise_unexpected_response(github: FakeGitH
 
 
 async def test_graphql_points_per_minute_are_held(github: FakeGitHub, clock: FakeClock) -> None:
+    """GitHub's secondary limit counts a GraphQL query as 1 point, whatever its cost."""
     github.routes["POST /graphql"] = lambda request: json_response(
         200, {"data": {"rateLimit": {"cost": 40}}}
     )
-    async with github.client(graphql_points_per_minute=100) as client:
+    async with github.client(graphql_points_per_minute=3) as client:
         start = clock.now
         for _ in range(3):
             await client.graphql("{ x }", installation_id=7)
-        assert clock.now == start  # 1 point is reserved up front, the cost charged after
-        await client.graphql("{ x }", installation_id=7)  # 120 spent: wait for the window
+        assert clock.now == start  # 3 queries, 3 points, though they cost 120
+        await client.graphql("{ x }", installation_id=7)  # a 4th: wait for the window
         assert clock.now >= start + 60
