@@ -43,8 +43,8 @@ Rate-limit accounting for GraphQL (`limits.RateLimiter`, at `sim.limiter`):
 Permissions (`permissions`): a REST route declares what it needs with
 `endpoint(..., permission="checks")` (repository routes: the third element of
 `rest_repos.REPO_ROUTES`); a GraphQL resolver calls `context.require("statuses")`. An
-installation's grants are `world.installation_permissions(inst)`: `inst.permissions` when set,
-else the App's (`world.app_grants`, from its manifest).
+installation's grants are `inst.permissions`: what the App's manifest (`world.app_grants`)
+asked for when it was installed, plus what `world.accept_new_permissions` added.
 
 Deliberate simplifications: URLs inside JSON bodies use `SimConfig.api_url`
 (https://api.github.com by default) while `Link`/`Location` headers use the request's base URL;
