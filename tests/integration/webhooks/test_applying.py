@@ -117,6 +117,7 @@ async def test_check_runs_attach_to_the_head_and_never_go_backwards(database_url
                 "conclusion": "success",
                 "started_at": "2019-05-15T15:21:12Z",
                 "completed_at": "2019-05-15T15:21:12Z",
+                "latest": True,
             }
         ]
         # the suite's runs are all stored and completed: no GitHub request is needed

@@ -99,7 +99,7 @@ async def test_simulated_activity_reads_back_as_the_simulators_truth(database_ur
                         key: truth_runs[run.id][key]
                         for key in ("id", "name", "status", "conclusion", "started_at")
                     }
-                    | {"completed_at": truth_runs[run.id]["completed_at"]}
+                    | {"completed_at": truth_runs[run.id]["completed_at"], "latest": True}
                     for run in latest
                 ),
                 key=lambda run: (run["name"], run["id"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sim_graphql_support import Client, Sim, checks_query, connect, make_sim
 
 from prwatch.sim.entities import Repository
+from prwatch.sim.limits import installation_subject
 
 REPO_NAME = 'query { repository(owner: "%s", name: "%s") { id databaseId name nameWithOwner } }'
 
@@ -200,17 +201,21 @@ async def test_an_exhausted_budget_answers_rate_limited_without_data() -> None:
     assert sim.stats.points["graphql"] == 5
 
 
-async def test_more_than_2000_points_a_minute_hits_the_secondary_limit(
+async def test_more_than_2000_queries_a_minute_hit_the_secondary_limit(
     sim: Sim, client: Client
 ) -> None:
+    """The secondary limit counts a query as 1 point, whatever its primary cost."""
     commits = " ".join(
         f'c{i}: object(oid: "{i:040x}") {{ ... on Commit {{ checkSuites(first: 100) {{ '
         f"nodes {{ checkRuns(first: 40) {{ nodes {{ name }} }} }} }} }} }}"
         for i in range(99)
     )
     query = f'{{ repository(owner: "o", name: "r") {{ {commits} }} }}'  # 99 * 101 requests: 100
-    for _ in range(20):
+    for _ in range(21):  # 2,100 primary points, 21 secondary ones
         assert (await client.post(query)).status_code == 200
+    subject = installation_subject(client.installation_id)
+    client.endpoint.points_per_minute.record(subject, 2000 - 22, sim.clock.now())
+    assert (await client.post(query)).status_code == 200  # the 2,000th query
     sim.clock.advance(15)
     blocked = await client.post(query)
     sim.config.secondary_limits = False
@@ -224,7 +229,7 @@ async def test_more_than_2000_points_a_minute_hits_the_secondary_limit(
     assert blocked.headers["retry-after"] == "45"
     assert unlimited.status_code == 200
     assert later.status_code == 200
-    assert sim.stats.points["graphql"] == 2200
+    assert sim.stats.points["graphql"] == 2400
 
 
 async def test_too_many_concurrent_requests_hit_the_secondary_limit(
