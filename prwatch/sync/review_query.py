@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prwatch.domain.models import ReviewSnapshot
-from prwatch.github.errors import UnexpectedResponse
+from prwatch.github.errors import GitHubUnavailable, UnexpectedResponse
 from prwatch.github.payloads import PayloadError, review_decision_from_graphql, review_from_graphql
 from prwatch.github.port import GraphQLApi
 
@@ -84,13 +84,27 @@ async def read_reviews(
     """The latest review per reviewer and the review decision of each PR in ``numbers``."""
     found = PullReviews()
     ordered = sorted(set(numbers))
-    for start in range(0, len(ordered), PULLS_PER_QUERY):
-        chunk = ordered[start : start + PULLS_PER_QUERY]
+    chunks = [
+        ordered[start : start + PULLS_PER_QUERY]
+        for start in range(0, len(ordered), PULLS_PER_QUERY)
+    ]
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
         variables: dict[str, Any] = {"o": owner, "n": name}
         variables |= {f"p{i}": number for i, number in enumerate(chunk)}
-        response = await api.graphql(
-            build_review_query(len(chunk)), installation_id=installation_id, variables=variables
-        )
+        try:
+            response = await api.graphql(
+                build_review_query(len(chunk)), installation_id=installation_id, variables=variables
+            )
+        except GitHubUnavailable:
+            if len(chunk) < 2:
+                raise
+            # A 502/504: GitHub cut a query past 10 s; its halves are sent instead, once each.
+            # https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#timeouts
+            half = len(chunk) // 2
+            chunks.extend((chunk[half:], chunk[:half]))
+            continue
         found.queries += 1
         unexpected = [t for t in response.error_types() if t != "NOT_FOUND"]
         if unexpected or not isinstance(response.data, Mapping):
