@@ -8,7 +8,12 @@ import httpx
 import pytest
 from github_fakes import FakeClock, FakeGitHub, json_response, rate_headers
 
-from prwatch.github.errors import BudgetReserved, RateLimited, UnexpectedResponse
+from prwatch.github.errors import (
+    BudgetReserved,
+    GitHubUnavailable,
+    RateLimited,
+    UnexpectedResponse,
+)
 from prwatch.github.ratelimit import LimitKind
 
 PULLS = "/repos/octo/app/pulls"
@@ -221,6 +226,33 @@ async def test_graphql_secondary_limit_in_a_200_honours_retry_after(
     assert raised.value.kind is LimitKind.SECONDARY
     assert clock.sleeps == [7]  # waited once, then gave up: the caller retries later
     assert len(github.requests_to("/graphql")) == 2
+
+
+async def test_graphql_answer_time_is_held_under_the_minutes_budget(
+    github: FakeGitHub, clock: FakeClock
+) -> None:
+    """GitHub allows 60 s of GraphQL CPU time a minute: slow answers make the next wait."""
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.now += 20  # a 20 s answer
+        return json_response(200, {"data": {"rateLimit": {"cost": 1}}})
+
+    github.routes["POST /graphql"] = slow
+    async with github.client(graphql_seconds_per_minute=30) as client:
+        for _ in range(2):
+            await client.graphql("{ x }", installation_id=7)
+        assert clock.sleeps == []  # 40 s spent, but the second had room when it started
+        await client.graphql("{ x }", installation_id=7)
+        assert clock.sleeps and sum(clock.sleeps) > 0  # the third waited for the window
+
+
+async def test_a_graphql_5xx_is_not_sent_again_at_the_same_size(github: FakeGitHub) -> None:
+    """A 502/504 is how GitHub cuts a query past 10 s: the caller makes it smaller."""
+    github.routes["POST /graphql"] = lambda request: json_response(502, {"message": "Bad"})
+    async with github.client() as client:
+        with pytest.raises(GitHubUnavailable):
+            await client.graphql("{ x }", installation_id=7)
+    assert len(github.requests_to("/graphql")) == 1
 
 
 async def test_graphql_other_statuses_raise_unexpected_response(github: FakeGitHub) -> None:
