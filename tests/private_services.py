@@ -39,6 +39,17 @@ def _wait_for_port(port: int, timeout: float = START_TIMEOUT_S) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def _wait_until_closed(port: int, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"127.0.0.1:{port} still answers {timeout} s after the kill")
+
+
 @dataclass
 class PrivateServer:
     """One server process; ``kill`` (SIGKILL) and ``start`` again on the same port."""
@@ -52,15 +63,22 @@ class PrivateServer:
         argv = (
             self.command if self.user is None else ["runuser", "-u", self.user, "--", *self.command]
         )
+        # A session of its own: a kill reaches the server, not only runuser in front of it.
         self.popen = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         _wait_for_port(self.port)
 
     def kill(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGKILL)
+        if self.popen is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=10)
+            _wait_until_closed(self.port)
         self.popen = None
 
 
