@@ -242,8 +242,10 @@ def observed_pull(prwatch_url: str, full_name: str, number: int, *, with_runs: b
     )
     if response.status_code != 200:
         return response.status_code
-    got: dict[str, Any] = response.json()
-    runs = sorted(got.pop("check_runs"), key=lambda run: (run["name"], run["id"]))
+    body: dict[str, Any] = response.json()
+    # The fields compared here; statuses, reviews and signals have their own truth checks.
+    got = {key: body[key] for key in PULL_FIELDS}
+    runs = sorted(body["check_runs"], key=lambda run: (run["name"], run["id"]))
     if with_runs:
         got["check_runs"] = runs
     return got
