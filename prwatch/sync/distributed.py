@@ -339,5 +339,13 @@ def _tally(metered: MeteredApi, outcome: RepositoryOutcome) -> SweepTally:
     return metered.tally(
         prs_seen=outcome.prs_seen,
         changes_by_kind=outcome.changes_by_kind,
-        error=outcome.error,
+        error=outcome.error or skipped_summary(outcome.skipped),
     )
+
+
+def skipped_summary(skipped: list[str]) -> str | None:
+    """What the sweep record keeps of the items a repository's sweep skipped (it still
+    succeeded): how many, and the first reasons."""
+    if not skipped:
+        return None
+    return f"skipped {len(skipped)} unreadable item(s): " + "; ".join(skipped[:5])[:1000]

@@ -148,6 +148,8 @@ async def _sweep_once(
         check_runs = [run for runs in found.runs.values() for run in runs]
         statuses = [status for listed in found.statuses.values() for status in listed]
         outcome.skipped = list(found.skipped)
+    # One unreadable PR of the listing fails alone: the others are applied, it is reported.
+    outcome.skipped[:0] = listing.bad_items
 
     # Reviews only of the open PRs the listing says changed (a review moves `updated_at`).
     changed_open = [pr.number for pr in listing.pull_requests if pr.state == "open"]
