@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from prwatch import __version__
@@ -58,10 +59,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug and not isinstance(error, BrokenPipeError):
             raise
         line, status = describe(error)
+        _quiet_orphaned_threads()
         if isinstance(error, BrokenPipeError):
             _silence_stdout()
         print(f"prwatch: {line}", file=sys.stderr)
         return status
+
+
+def _quiet_orphaned_threads() -> None:
+    """After a failure, a driver's worker thread (aiosqlite's) may finish after its event loop
+    closed and raise about it: that traceback would hide the one line that matters."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.exc_value, RuntimeError) and "Event loop is closed" in str(
+            args.exc_value
+        ):
+            return
+        previous(args)
+
+    threading.excepthook = hook
 
 
 def _silence_stdout() -> None:
