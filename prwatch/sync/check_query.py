@@ -64,12 +64,27 @@ class CheckRollups:
     failed_repositories: dict[int, str] = field(default_factory=dict)
 
 
+def query_layout(batch: Sequence[RepositoryCommits]) -> list[RepositoryCommits]:
+    """The repository blocks of the query for `batch`: one for a batch of one repository;
+    one per commit for a batch shared by several, so that a shared query's text depends only
+    on its number of commits, whichever repositories it packs (GitHub, and the simulator,
+    keep parsed queries by text: a text per packing would be parsed afresh each time)."""
+    if len(batch) <= 1:
+        return list(batch)
+    return [
+        RepositoryCommits(repo.repository_id, repo.owner, repo.name, (sha,))
+        for repo in batch
+        for sha in repo.shas
+    ]
+
+
 def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str, str]]:
     """One query reading the rollups of every commit in `batch` (≤ COMMITS_PER_QUERY commits),
     and its variables.
 
-    Names and SHAs travel as variables, so the query text depends only on the batch's shape:
-    GitHub (and the simulator) can reuse the parsed, validated query across repositories.
+    Names and SHAs travel as variables, so the query text depends only on the batch's shape
+    (see `query_layout`): GitHub (and the simulator) can reuse the parsed, validated query
+    across repositories.
     """
     total = sum(len(repo.shas) for repo in batch)
     if total > COMMITS_PER_QUERY:
@@ -77,7 +92,7 @@ def build_check_query(batch: Sequence[RepositoryCommits]) -> tuple[str, dict[str
     declarations: list[str] = []
     body: list[str] = []
     variables: dict[str, str] = {}
-    for r, repo in enumerate(batch):
+    for r, repo in enumerate(query_layout(batch)):
         declarations.append(f"$o{r}: String!, $n{r}: String!")
         variables[f"o{r}"], variables[f"n{r}"] = repo.owner, repo.name
         body.append(f" r{r}: repository(owner: $o{r}, name: $n{r}) {{ databaseId")
@@ -111,8 +126,9 @@ def parse_check_rollups(
     commit (that commit is unreadable), on a repository (NOT_FOUND: missing; else failed).
     An error that points at neither raises UnexpectedResponse."""
     found = CheckRollups()
-    _place_errors(batch, errors, found)
-    for r, repo in enumerate(batch):
+    layout = query_layout(batch)  # errors' paths and the data follow the query's blocks
+    _place_errors(layout, errors, found)
+    for r, repo in enumerate(layout):
         if repo.repository_id in found.failed_repositories:
             continue
         repository = data.get(f"r{r}")

@@ -124,6 +124,8 @@ async def sweep_repositories(
 ) -> list[RepositoryOutcome]:
     limit = asyncio.Semaphore(options.max_concurrent_repositories)
     checks = SharedCheckQueries()
+    # Those waiting for a slot will bring commits: partial queries wait for them.
+    checks.expect(len(repositories))
     done = 0
 
     async def one(repository: RepositoryRecord) -> RepositoryOutcome:

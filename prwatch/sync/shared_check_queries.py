@@ -7,10 +7,12 @@ sweep — a fifth of an installation's GraphQL hour — where 34 shared queries 
 same commits. So concurrent sweeps hand their commits here, and one installation's commits
 travel together (a query runs with one installation's token):
 
-* a repository's own full queries go at once, and so does its last one when it holds 50
-  commits or more (a third of its point or more: not worth waiting for partners);
+* a repository's own full queries go at once; what is left of its commits waits for
+  partners, and is split across queries where that fills them, so that a sweep costs
+  ⌈open heads / 149⌉ points, whatever the sizes of its repositories;
 * as soon as a query's worth of commits waits, it goes;
-* when every sweep taking part is waiting here, nobody will add commits soon: all go;
+* when every sweep taking part is waiting here and no other is expected (``expect``), nobody
+  will add commits soon: all go;
 * nobody waits more than ``max_wait_seconds`` for partners.
 
 A GraphQL error names the repository or commit it is about (its `path`): that one fails, or
@@ -47,10 +49,10 @@ from prwatch.sync.check_query import (
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
 MAX_WAIT_SECONDS = 0.1
-# A repository with this many commits left over its full queries sends them alone: such a
-# query already uses a third or more of its point, and the shared alternatives cost waiting for
-# partners and a query text GitHub has not seen before.
-SHARE_BELOW = 50
+# A repository with this many commits left over its full queries sends them alone. At a
+# query's size, every leftover is shared: a repository of 100 open PRs alone would waste 49 of
+# the 149 commits its point buys.
+SHARE_BELOW = COMMITS_PER_QUERY
 
 
 @dataclass(slots=True)
@@ -112,12 +114,20 @@ class SharedCheckQueries:
         self._sending: set[asyncio.Task[None]] = set()
         self._taking_part = 0
         self._waiting = 0
+        self._expected = 0  # readers announced (``expect``) that have not taken part yet
         self.queries_sent = 0
+
+    def expect(self, readers: int) -> None:
+        """``readers`` more will take part soon (a sweep's repositories not started yet): until
+        they have, waiting commits are not sent short of a full query just because everyone
+        present waits (the time limit still holds)."""
+        self._expected += max(0, readers)
 
     @asynccontextmanager
     async def taking_part(self) -> AsyncIterator[None]:
         """While inside, this reader may add commits soon: others wait for it (bounded)."""
         self._taking_part += 1
+        self._expected = max(0, self._expected - 1)
         try:
             yield
         finally:
@@ -168,7 +178,7 @@ class SharedCheckQueries:
         del request.uncut[:alone]
 
     def _send_all_if_everyone_waits(self) -> None:
-        if self._waiting >= self._taking_part:
+        if self._waiting >= self._taking_part + self._expected:
             for installation_id in list(self._pending):
                 self._cut(installation_id, full_only=False)
 

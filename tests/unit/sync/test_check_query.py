@@ -54,8 +54,21 @@ def run_node(run_id: int, status: str = "COMPLETED", conclusion: str | None = "S
     }
 
 
+def test_a_shared_query_text_depends_only_on_its_number_of_commits() -> None:
+    # One repository block per commit once several repositories share a query: however the
+    # commits are packed, the same number of them is the same text.
+    packed, variables = build_check_query([repo(1, 100), repo(2, 49, start=200)])
+    other, _ = build_check_query([repo(3, 2), repo(4, 120, start=300), repo(5, 27, start=500)])
+    assert packed == other
+    assert packed.count("repository(") == COMMITS_PER_QUERY
+    assert (variables["n99"], variables["s99_0"]) == ("r1", sha(99))
+    assert (variables["n100"], variables["s100_0"]) == ("r2", sha(200))
+    alone, _ = build_check_query([repo(6, 149)])
+    assert alone.count("repository(") == 1  # a query that is not shared reads as before
+
+
 def test_parsing_rollups_nulls_statuses_and_truncation() -> None:
-    batch = [repo(1, 4), repo(2, 1, start=9)]
+    batch = [repo(1, 4)]
     data = {
         "r0": {
             "c0": {
@@ -78,7 +91,6 @@ def test_parsing_rollups_nulls_statuses_and_truncation() -> None:
                 }
             },
         },
-        "r1": None,  # GitHub does not resolve the repository
     }
     found = parse_check_rollups(batch, data)
     first = found.runs[(1, sha(0))]
@@ -88,6 +100,20 @@ def test_parsing_rollups_nulls_statuses_and_truncation() -> None:
     ]
     assert found.runs[(1, sha(1))] == [] and found.runs[(1, sha(2))] == []
     assert found.truncated == {(1, sha(3))}
+    assert found.missing_repositories == set()
+
+
+def test_parsing_a_shared_query_reads_one_block_per_commit() -> None:
+    batch = [repo(1, 2), repo(2, 1, start=9)]
+    rollup = {"statusCheckRollup": {"contexts": {"nodes": [run_node(4)]}}}
+    data = {
+        "r0": {"c0": rollup},
+        "r1": {"c0": {"statusCheckRollup": None}},
+        "r2": None,  # GitHub does not resolve the repository
+    }
+    found = parse_check_rollups(batch, data)
+    assert [run.id for run in found.runs[(1, sha(0))]] == [4]
+    assert found.runs[(1, sha(1))] == []
     assert found.missing_repositories == {2}
 
 

@@ -63,7 +63,7 @@ class FakeGraphQL:
             shas = []
             while f"s{r}_{len(shas)}" in variables:
                 shas.append(variables[f"s{r}_{len(shas)}"])
-            asked[name] = tuple(shas)
+            asked[name] = asked.get(name, ()) + tuple(shas)  # a shared query: a block a commit
             if name in self.refused:
                 errors.append({"type": "FORBIDDEN", "path": [f"r{r}"]})
                 data[f"r{r}"] = None
@@ -132,6 +132,13 @@ async def read_together(
     return await asyncio.gather(*(one(r) for r in repositories), return_exceptions=True)
 
 
+async def read_one(
+    shared: SharedCheckQueries, api: FakeGraphQL, repository: RepositoryCommits
+) -> RepositoryChecks:
+    async with shared.taking_part():
+        return await shared.read(api, installation_id=1, commits=repository)
+
+
 async def test_small_repositories_share_one_query() -> None:
     api = FakeGraphQL()
     repositories = [commits(n, 5) for n in range(1, 21)]  # 100 commits in all
@@ -148,16 +155,40 @@ def query_sizes(api: FakeGraphQL) -> list[int]:
 
 async def test_a_point_s_worth_of_commits_goes_alone_and_leftovers_are_shared() -> None:
     api = FakeGraphQL()
-    # 60 commits: alone. 160: one full query alone, 11 left over. 30 + 20: shared with the 11
-    # in one query.
+    # 160: one full query alone, 11 left over; every leftover (60, 11, 30, 20) shared: one
+    # query of 121 where alone they would take four.
     repositories = [commits(1, 60), commits(2, 160), commits(3, 30), commits(4, 20)]
     results = await read_together(SharedCheckQueries(), api, repositories)
-    assert query_sizes(api) == [60, 11 + 30 + 20, COMMITS_PER_QUERY]
+    assert query_sizes(api) == [60 + 11 + 30 + 20, COMMITS_PER_QUERY]
     by_query = [set(q) - {"installation"} for q in api.queries]
-    assert {"octo/r2", "octo/r3", "octo/r4"} in by_query
+    assert {"octo/r1", "octo/r2", "octo/r3", "octo/r4"} in by_query
     for found, asked in zip(results, repositories, strict=True):
         assert isinstance(found, RepositoryChecks)
         assert_answers(found, asked)
+
+
+async def test_leftovers_are_split_to_fill_queries() -> None:
+    api = FakeGraphQL()
+    # Three repositories of 100 open PRs: 300 commits in ⌈300 / 149⌉ = 3 queries, two of
+    # them full, each repository's commits split where that fills a query.
+    repositories = [commits(n, 100) for n in (1, 2, 3)]
+    results = await read_together(SharedCheckQueries(), api, repositories)
+    assert query_sizes(api) == [2, COMMITS_PER_QUERY, COMMITS_PER_QUERY]
+    for found, asked in zip(results, repositories, strict=True):
+        assert isinstance(found, RepositoryChecks)
+        assert_answers(found, asked)
+
+
+async def test_partial_queries_wait_for_the_readers_still_expected() -> None:
+    api = FakeGraphQL()
+    queries = SharedCheckQueries(max_wait_seconds=60)
+    queries.expect(2)
+    first = asyncio.ensure_future(read_one(queries, api, commits(1, 100)))
+    await asyncio.sleep(0.01)
+    assert api.queries == []  # alone it would go (everyone present waits), but one is expected
+    second = asyncio.ensure_future(read_one(queries, api, commits(2, 100)))
+    await asyncio.gather(first, second)
+    assert query_sizes(api) == [51, COMMITS_PER_QUERY]
 
 
 async def test_installations_never_share_a_query() -> None:
