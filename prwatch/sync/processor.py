@@ -22,6 +22,7 @@ from prwatch.store.errors import RetryableStoreError
 from prwatch.store.records import RepositoryRecord, SweepResult, SweepStatus
 from prwatch.store.store import Store
 from prwatch.sync.check_discovery import CheckApi
+from prwatch.sync.check_query import COMMITS_PER_QUERY
 from prwatch.sync.inventory import InventoryApi, discover_inventory
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.repository_sweep import RepositoryOutcome, sweep_repository
@@ -123,7 +124,8 @@ async def sweep_repositories(
     now: datetime,
 ) -> list[RepositoryOutcome]:
     limit = asyncio.Semaphore(options.max_concurrent_repositories)
-    checks = SharedCheckQueries()
+    # Every leftover shared: the sweep's other repositories are sure to come.
+    checks = SharedCheckQueries(share_below=COMMITS_PER_QUERY)
     # Those waiting for a slot will bring commits: partial queries wait for them.
     checks.expect(len(repositories))
     done = 0

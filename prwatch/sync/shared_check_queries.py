@@ -49,10 +49,12 @@ from prwatch.sync.check_query import (
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
 MAX_WAIT_SECONDS = 0.1
-# A repository with this many commits left over its full queries sends them alone. At a
-# query's size, every leftover is shared: a repository of 100 open PRs alone would waste 49 of
-# the 149 commits its point buys.
-SHARE_BELOW = COMMITS_PER_QUERY
+# A repository with this many commits left over its full queries sends them alone (the
+# default, for jobs that arrive one by one: waiting for partners that may not come costs them
+# time). A sweep that knows its repositories shares every leftover (``share_below=
+# COMMITS_PER_QUERY``): a repository of 100 open PRs alone would waste 49 of the 149 commits
+# its point buys.
+SHARE_BELOW = 50
 
 
 @dataclass(slots=True)

@@ -155,10 +155,11 @@ def query_sizes(api: FakeGraphQL) -> list[int]:
 
 async def test_a_point_s_worth_of_commits_goes_alone_and_leftovers_are_shared() -> None:
     api = FakeGraphQL()
-    # 160: one full query alone, 11 left over; every leftover (60, 11, 30, 20) shared: one
-    # query of 121 where alone they would take four.
+    # 160: one full query alone, 11 left over; shared as a sweep shares, every leftover (60,
+    # 11, 30, 20) goes in one query of 121, where alone they would take four.
     repositories = [commits(1, 60), commits(2, 160), commits(3, 30), commits(4, 20)]
-    results = await read_together(SharedCheckQueries(), api, repositories)
+    shared = SharedCheckQueries(share_below=COMMITS_PER_QUERY)  # as a sweep shares
+    results = await read_together(shared, api, repositories)
     assert query_sizes(api) == [60 + 11 + 30 + 20, COMMITS_PER_QUERY]
     by_query = [set(q) - {"installation"} for q in api.queries]
     assert {"octo/r1", "octo/r2", "octo/r3", "octo/r4"} in by_query
@@ -172,7 +173,8 @@ async def test_leftovers_are_split_to_fill_queries() -> None:
     # Three repositories of 100 open PRs: 300 commits in ⌈300 / 149⌉ = 3 queries, two of
     # them full, each repository's commits split where that fills a query.
     repositories = [commits(n, 100) for n in (1, 2, 3)]
-    results = await read_together(SharedCheckQueries(), api, repositories)
+    shared = SharedCheckQueries(share_below=COMMITS_PER_QUERY)
+    results = await read_together(shared, api, repositories)
     assert query_sizes(api) == [2, COMMITS_PER_QUERY, COMMITS_PER_QUERY]
     for found, asked in zip(results, repositories, strict=True):
         assert isinstance(found, RepositoryChecks)
@@ -181,7 +183,7 @@ async def test_leftovers_are_split_to_fill_queries() -> None:
 
 async def test_partial_queries_wait_for_the_readers_still_expected() -> None:
     api = FakeGraphQL()
-    queries = SharedCheckQueries(max_wait_seconds=60)
+    queries = SharedCheckQueries(max_wait_seconds=60, share_below=COMMITS_PER_QUERY)
     queries.expect(2)
     first = asyncio.ensure_future(read_one(queries, api, commits(1, 100)))
     await asyncio.sleep(0.01)
