@@ -179,12 +179,18 @@ def test_check_runs_without_a_database_id_are_skipped_not_fatal() -> None:
 
 
 def test_errors_are_placed_on_their_commit_or_repository() -> None:
+    # A shared query: one repository block per commit (r0, r1: repository 1; r2: 2; r3: 3).
     batch = [repo(1, 2), repo(2, 1, start=5), repo(3, 1, start=7)]
-    data = {"r0": {"c0": None, "c1": {"statusCheckRollup": None}}, "r1": None, "r2": None}
+    data = {
+        "r0": {"c0": None},
+        "r1": {"c0": {"statusCheckRollup": None}},
+        "r2": None,
+        "r3": None,
+    }
     errors = [
         {"type": "FORBIDDEN", "path": ["r0", "c0"], "message": "Resource not accessible"},
-        {"type": "NOT_FOUND", "path": ["r1"], "message": "Could not resolve"},
-        {"type": "FORBIDDEN", "path": ["r2"], "message": "Resource not accessible"},
+        {"type": "NOT_FOUND", "path": ["r2"], "message": "Could not resolve"},
+        {"type": "FORBIDDEN", "path": ["r3"], "message": "Resource not accessible"},
     ]
     found = parse_check_rollups(batch, data, errors)
     assert set(found.unreadable) == {(1, sha(0))}
