@@ -12,8 +12,17 @@ BENCH = Path(__file__).resolve().parent
 TARGETS = {
     "cold": ("≤ 120 s", lambda f: f["prwatch"]["wall_seconds"] <= 120),
     "no-change": (
-        "≤ 10 s, ≤ 1 pt / 100 open PRs",
-        lambda f: f["prwatch"]["wall_seconds"] <= 10 and _points(f) <= max(1, f["open_prs"] / 100),
+        "≤ 10 ms CPU / repository, ≤ ⌈open PRs / 149⌉ + 3 GraphQL pts",
+        lambda f: _cpu_ms_per_repository(f) <= 10 and _graphql_at_floor(f),
+    ),
+    "fresh-process": (
+        "≤ 4 s, ≤ 2 REST pts, ≤ ⌈open PRs / 149⌉ + 3 GraphQL pts, all found, 0 invented",
+        lambda f: (
+            f["prwatch"]["wall_seconds"] <= 4
+            and f["prwatch"]["points_core"] <= 2
+            and _graphql_at_floor(f)
+            and _exact(f)
+        ),
     ),
     "churn": (
         "≤ 20 s, all found, 0 invented",
@@ -56,6 +65,16 @@ def _exact(f: dict[str, Any]) -> bool:
     return bool(k["missed"] == 0 and k["invented"] == 0 and k["store_mismatches"] == 0)
 
 
+def _cpu_ms_per_repository(f: dict[str, Any]) -> float:
+    p = f["prwatch"]
+    return float(1000 * p["cpu_seconds"] / max(1, p.get("repositories") or 1))
+
+
+def _graphql_at_floor(f: dict[str, Any]) -> bool:
+    """GraphQL points within 3 of the floor: one point per 149 open PRs' head commits."""
+    return bool(f["prwatch"]["points_graphql"] <= -(-f["open_prs"] // 149) + 3)
+
+
 def _points(f: dict[str, Any]) -> int:
     return int(f["prwatch"]["points_core"] + f["prwatch"]["points_graphql"])
 
@@ -96,7 +115,8 @@ def sweep_rows(
             f"{p['points_core']} + {p['points_graphql']} GraphQL pts · "
             f"{rows_written['change_log']} changes + {rows_written['pull_requests']} PR / "
             f"{rows_written['check_runs']} run upserts · RSS {p['peak_rss_mb']:.0f} MB · "
-            f"CPU prwatch {p['cpu_seconds']:.1f} s / sim {f['simulator']['cpu_seconds']:.1f} s · "
+            f"CPU prwatch {p['cpu_seconds']:.1f} s ({_cpu_ms_per_repository(f):.1f} ms / "
+            f"repository) / sim {f['simulator']['cpu_seconds']:.1f} s · "
             f"found {k['found']}/{k['expected_changes']}, invented {k['invented']}, "
             f"store ≠ truth {k['store_mismatches']}"
         )

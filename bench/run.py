@@ -115,7 +115,7 @@ def sweep_runs(args: argparse.Namespace, notes: list[str]) -> list[dict[str, Any
         )
         url = fresh_database(dialect, workdir, "sweeps")
         try:
-            scenarios = run_sweep_scenarios(sim, url, seed=args.seed)
+            scenarios = run_sweep_scenarios(sim, url, seed=args.seed, notes=notes, label=dialect)
         finally:
             sim.stop()
             drop_database(url)

@@ -30,6 +30,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def reset_peak_rss() -> None:
     """Start a new peak (VmHWM) for the next sweep (Linux: clear_refs value 5)."""
     # Without it the peak covers the process's whole life: an upper bound.
@@ -59,6 +66,7 @@ async def sweep(context: ProcessContext) -> dict[str, Any]:
         "wall_seconds": wall,
         "cpu_seconds": _cpu() - cpu_before,
         "peak_rss_mb": peak_rss_mb(),
+        "rss_mb": rss_mb(),  # after the sweep: what the process keeps between sweeps
     }
 
 

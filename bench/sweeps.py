@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,55 @@ class SweepProcess:
             self.process.kill()
             self.process.wait()
         self.stderr.close()
+
+
+class FreshProcessSweeper:
+    """``prwatch sweep`` as cron runs it: a new process each time, which must reuse the
+    installation token the previous process stored (GitHub's ETags are per token).
+
+    Requests and points are the simulator's count (the scenario resets it before each sweep);
+    CPU and peak RSS are the child process's own (``wait4``)."""
+
+    def __init__(self, sim: SimulatorProcess, database_url: str, extra_env: dict[str, str]):
+        self.sim = sim
+        self.env = {**os.environ, **sim.env(), "PRWATCH_DATABASE_URL": database_url, **extra_env}
+
+    def sweep(self) -> dict[str, Any]:
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            started = time.monotonic()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prwatch.cli", "sweep", "--no-progress"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=err,
+            )
+            _, status, usage = os.wait4(process.pid, 0)  # the child's own CPU and peak RSS
+            wall = time.monotonic() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            summary, errors = out.read(), err.read()
+        stats = self.sim.stats()
+        by_outcome: dict[str, int] = {}
+        for outcomes in stats["requests"].values():
+            for outcome, count in outcomes.items():
+                by_outcome[outcome] = by_outcome.get(outcome, 0) + count
+        ok = process.returncode == 0
+        repositories = re.search(r"repositories ok / failed\W+(\d+) / (\d+)", summary)
+        return {
+            "status": "ok" if ok else "failed",
+            "error": None if ok else errors[-2000:],
+            "summary": summary[-3000:],
+            "repositories": sum(map(int, repositories.groups())) if repositories else None,
+            "requests_by_outcome": by_outcome,
+            "requests_by_route": stats["requests"],
+            "points_core": stats["points"].get("core", 0),
+            "points_graphql": stats["points"].get("graphql", 0),
+            "wall_seconds": wall,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+        }
 
 
 def churn(sim: SimulatorProcess, seed: int) -> dict[str, Any]:
@@ -138,9 +188,22 @@ def scenario(
     return figures, after, measured["cursor"]
 
 
+# Consecutive no-change sweeps in one process, to see whether its memory stays flat.
+SWEEPS_FOR_MEMORY = 15
+
+
 def run_sweep_scenarios(
-    sim: SimulatorProcess, url: str, *, seed: int, extra_env: dict[str, str] | None = None
+    sim: SimulatorProcess,
+    url: str,
+    *,
+    seed: int,
+    extra_env: dict[str, str] | None = None,
+    notes: list[str] | None = None,
+    label: str = "",
 ) -> list[dict[str, Any]]:
+    """Cold, no-change and churn sweeps in one resident process, then a no-change sweep as a
+    process of its own (``prwatch sweep``, as cron runs it), then the resident process's
+    memory over consecutive no-change sweeps (a note)."""
     extra_env = extra_env or {}
     results = []
     view: c.View = {}
@@ -158,6 +221,12 @@ def run_sweep_scenarios(
                 figures["graphql_points_per_query"] = compare_quiet_points(results[1], figures)
             print(_line(figures), flush=True)
             results.append(figures)
+        fresh = FreshProcessSweeper(sim, url, extra_env)
+        figures, view, cursor = scenario(sim, fresh, url, "fresh-process", view, cursor)  # type: ignore[arg-type]
+        print(_line(figures), flush=True)
+        results.append(figures)
+        if notes is not None:
+            notes.append(memory_note(sweeper, label))
     finally:
         sweeper.close()
     return results
@@ -191,12 +260,33 @@ def compare_quiet_points(before: dict[str, Any], after: dict[str, Any]) -> dict[
     }
 
 
+def memory_note(sweeper: SweepProcess, label: str) -> str:
+    """RSS of the resident process after each of SWEEPS_FOR_MEMORY no-change sweeps."""
+    series = [sweeper.sweep() for _ in range(SWEEPS_FOR_MEMORY)]
+    rss = [s["rss_mb"] for s in series]
+    peaks = [s["peak_rss_mb"] for s in series]
+    cpu = [1000 * s["cpu_seconds"] / max(1, s["repositories"]) for s in series]
+    print(f"  memory over {len(series)} sweeps: " + " ".join(f"{r:.0f}" for r in rss), flush=True)
+    return (
+        f"- memory ({label}): RSS after each of {len(series)} consecutive no-change sweeps in "
+        f"one process {' '.join(f'{r:.0f}' for r in rss)} MB (growth "
+        f"{rss[-1] - rss[0]:+.1f} MB, {(rss[-1] - rss[0]) / (len(rss) - 1):+.2f} MB per sweep); "
+        f"peak RSS per sweep {min(peaks):.0f} to {max(peaks):.0f} MB; CPU per repository "
+        f"{min(cpu):.1f} to {max(cpu):.1f} ms (median {sorted(cpu)[len(cpu) // 2]:.1f} ms)"
+    )
+
+
 def _line(f: dict[str, Any]) -> str:
     p, k = f["prwatch"], f["correctness"]
     return (
         f"  {f['scenario']:<10} {p['wall_seconds']:7.2f} s  status={p['status']}  "
         f"requests={sum(p['requests_by_outcome'].values())} "
         f"points={p['points_core']}+{p['points_graphql']}gql  rss={p['peak_rss_mb']:.0f} MB  "
+        f"cpu={p['cpu_seconds']:.2f} s ({cpu_ms_per_repository(p):.1f} ms/repo)  "
         f"found {k['found']}/{k['expected_changes']} invented {k['invented']} "
         f"mismatches {k['store_mismatches']}"
     )
+
+
+def cpu_ms_per_repository(prwatch: dict[str, Any]) -> float:
+    return 1000 * prwatch["cpu_seconds"] / max(1, prwatch.get("repositories") or 1)
