@@ -5,13 +5,16 @@ an installation accepting new permissions. Paths follow GitHub's REST routes whe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from prwatch.sim.admin import P, _number, _pr, _repo, _run, _wrap
+from prwatch.sim.admin import AdminHandler, P, _number, _pr, _repo, _run, _wrap
+from prwatch.sim.entities import PullRequest
 from prwatch.sim.payloads import installation_object
+from prwatch.sim.world import World
 
 
 def _logins(body: dict[str, Any], key: str) -> list[str]:
@@ -28,32 +31,22 @@ def _optional_string(body: dict[str, Any], key: str, default: str | None = None)
     return value
 
 
-async def add_assignees(request: Request, sim: Any, body: dict[str, Any]) -> Any:
-    repo, n = _repo(request, sim.world), _number(request)
-    for login in _logins(body, "assignees"):
-        pr = sim.world.assign(repo.id, n, login)
-    return _pr(pr)
+def _per_login(key: str, change: Callable[[World, int, int, str], PullRequest]) -> AdminHandler:
+    """A handler applying `change` to the PR once for each login in the body's `key`."""
+
+    async def handler(request: Request, sim: Any, body: dict[str, Any]) -> Any:
+        repo, n = _repo(request, sim.world), _number(request)
+        for login in _logins(body, key):
+            pr = change(sim.world, repo.id, n, login)
+        return _pr(pr)
+
+    return handler
 
 
-async def remove_assignees(request: Request, sim: Any, body: dict[str, Any]) -> Any:
-    repo, n = _repo(request, sim.world), _number(request)
-    for login in _logins(body, "assignees"):
-        pr = sim.world.unassign(repo.id, n, login)
-    return _pr(pr)
-
-
-async def request_reviewers(request: Request, sim: Any, body: dict[str, Any]) -> Any:
-    repo, n = _repo(request, sim.world), _number(request)
-    for login in _logins(body, "reviewers"):
-        pr = sim.world.request_review(repo.id, n, login)
-    return _pr(pr)
-
-
-async def remove_reviewers(request: Request, sim: Any, body: dict[str, Any]) -> Any:
-    repo, n = _repo(request, sim.world), _number(request)
-    for login in _logins(body, "reviewers"):
-        pr = sim.world.remove_review_request(repo.id, n, login)
-    return _pr(pr)
+add_assignees = _per_login("assignees", World.assign)
+remove_assignees = _per_login("assignees", World.unassign)
+request_reviewers = _per_login("reviewers", World.request_review)
+remove_reviewers = _per_login("reviewers", World.remove_review_request)
 
 
 async def set_milestone(request: Request, sim: Any, body: dict[str, Any]) -> Any:
