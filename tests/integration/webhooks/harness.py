@@ -15,10 +15,15 @@ import httpx
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext
+from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import PROCESS_DELIVERY, SWEEP_INSTALLATION
+from prwatch.sim.app import Simulator, create_simulator
+from prwatch.sim.config import SimConfig
+from prwatch.sim.entities import Repository
 from prwatch.sim.signing import sign
+from prwatch.sim.world import World
 from prwatch.store import (
     DeliveryStatus,
     Store,
@@ -34,6 +39,11 @@ from tests.keys import sample_private_key
 PAYLOADS = Path(__file__).resolve().parents[3] / "fixtures" / "github-payloads"
 SECRET = "It's a Secret to Everybody"
 REPO = "Codertocat/Hello-World"
+SIM_URL = "http://sim.test"
+# The fields of a pull request that the read API and the simulator's truth both spell alike.
+PULL_KEYS: tuple[str, ...] = ("number", "state", "draft", "merged", "title", "labels")
+PULL_KEYS += ("head_sha", "head_ref", "base_ref", "author", "created_at", "updated_at")
+PULL_KEYS += ("closed_at", "merged_at", "auto_merge", "merge_queue")
 
 
 def payload(event: str, action: str) -> dict[str, Any]:
@@ -148,3 +158,42 @@ async def webhook_env(
     finally:
         await client.aclose()
         await context.aclose()
+
+
+async def no_wait(seconds: float) -> None:
+    return None
+
+
+@asynccontextmanager
+async def simulated_env(
+    database_url: str, config: SimConfig
+) -> AsyncIterator[tuple[Simulator, WebhookEnv]]:
+    """The simulator and prwatch calling it with its App's client (`env.context.github`), the
+    simulator's webhooks posted into prwatch."""
+    sim = create_simulator(config)
+    github = GitHubClient(
+        AppCredentials(sim.config.app_id, sim.private_key_pem),
+        base_url=SIM_URL,
+        transport=httpx.ASGITransport(app=sim.app),
+        sleep=no_wait,
+    )
+    try:
+        async with webhook_env(
+            database_url, secrets=(config.webhook_secret,), github=github
+        ) as env:
+            sim.webhooks.transport = httpx.ASGITransport(app=env.app)  # the hook posts into prwatch
+            yield sim, env
+    finally:
+        await github.aclose()
+
+
+def installed_repository(world: World, name: str = "widgets") -> Repository:
+    """A repository of octo-org, on a new installation of the App."""
+    installation = world.create_installation("octo-org")
+    return world.create_repository("octo-org", name, installation_id=installation.id)
+
+
+async def settle(sim: Simulator, env: WebhookEnv) -> None:
+    """Until the simulator's webhooks were posted and everything they queued was processed."""
+    await sim.webhooks.drain()
+    await env.queue.drain()

@@ -7,29 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from prwatch.github.auth import AppCredentials
-from prwatch.github.client import GitHubClient
-from prwatch.sim.app import Simulator, create_simulator
 from prwatch.sim.config import SimConfig
 from prwatch.sim.world import World
 from prwatch.store import DeliveryStatus
-from tests.integration.webhooks.harness import WebhookEnv, webhook_env
-
-SIM_URL = "http://sim.test"
-PULL_KEYS = ("number", "state", "draft", "merged", "title", "labels", "head_sha", "head_ref")
-PULL_KEYS += ("base_ref", "author", "created_at", "updated_at", "closed_at", "merged_at")
-PULL_KEYS += ("auto_merge", "merge_queue")
-
-
-async def no_wait(seconds: float) -> None:
-    return None
-
-
-async def settle(sim: Simulator, env: WebhookEnv) -> None:
-    await sim.webhooks.drain()
-    await env.queue.drain()
+from tests.integration.webhooks.harness import (
+    PULL_KEYS,
+    WebhookEnv,
+    installed_repository,
+    settle,
+    simulated_env,
+)
 
 
 async def assert_as_truth(env: WebhookEnv, world: World, repo_id: int, number: int) -> None:
@@ -44,18 +31,9 @@ async def assert_as_truth(env: WebhookEnv, world: World, repo_id: int, number: i
 
 async def test_each_new_action_is_applied_and_matches_the_truth(database_url: str) -> None:
     config = SimConfig(hook_url="http://prwatch.test/webhooks")
-    sim = create_simulator(config)
-    github = GitHubClient(
-        AppCredentials(sim.config.app_id, sim.private_key_pem),
-        base_url=SIM_URL,
-        transport=httpx.ASGITransport(app=sim.app),
-        sleep=no_wait,
-    )
-    async with webhook_env(database_url, secrets=(config.webhook_secret,), github=github) as env:
-        sim.webhooks.transport = httpx.ASGITransport(app=env.app)
+    async with simulated_env(database_url, config) as (sim, env):
         world = sim.world
-        installation = world.create_installation("octo-org")
-        repo = world.create_repository("octo-org", "widgets", installation_id=installation.id)
+        repo = installed_repository(world)
         pr = world.open_pull_request(repo.id, title="Add widgets")
         other = world.open_pull_request(repo.id, title="Queue me")
         await settle(sim, env)
@@ -104,22 +82,13 @@ async def test_each_new_action_is_applied_and_matches_the_truth(database_url: st
         assert kinds.count("pr_auto_merge_changed") == 3
         counts = await env.counts()
         assert counts[DeliveryStatus.FAILED] == counts[DeliveryStatus.PENDING] == 0
-    await github.aclose()
 
 
 async def test_check_and_installation_actions(database_url: str) -> None:
     """`requested_action` and `rerequested` change nothing stored (the new runs come with their
     own `created`); `new_permissions_accepted` is ignored with its reason."""
     config = SimConfig(hook_url="http://prwatch.test/webhooks")
-    sim = create_simulator(config)
-    github = GitHubClient(
-        AppCredentials(sim.config.app_id, sim.private_key_pem),
-        base_url=SIM_URL,
-        transport=httpx.ASGITransport(app=sim.app),
-        sleep=no_wait,
-    )
-    async with webhook_env(database_url, secrets=(config.webhook_secret,), github=github) as env:
-        sim.webhooks.transport = httpx.ASGITransport(app=env.app)
+    async with simulated_env(database_url, config) as (sim, env):
         world = sim.world
         installation = world.create_installation("octo-org")
         repo = world.create_repository("octo-org", "widgets", installation_id=installation.id)
@@ -149,4 +118,3 @@ async def test_check_and_installation_actions(database_url: str) -> None:
         counts = await env.counts()
         assert counts[DeliveryStatus.IGNORED] == before.get(DeliveryStatus.IGNORED, 0) + 1
         assert counts[DeliveryStatus.FAILED] == counts[DeliveryStatus.PENDING] == 0
-    await github.aclose()

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from prwatch.github.auth import AppCredentials
-from prwatch.github.client import GitHubClient
 from prwatch.sim import payloads
-from prwatch.sim.app import create_simulator
 from prwatch.sim.config import SimConfig
 from prwatch.sim.graphql_schema import rollup_state
 from prwatch.sim.statuses import latest_statuses
 from prwatch.sim.world import World
 from prwatch.store import DeliveryStatus
-from tests.integration.webhooks.harness import webhook_env
-
-SIM_URL = "http://sim.test"
-
-
-async def no_wait(seconds: float) -> None:
-    return None
+from tests.integration.webhooks.harness import (
+    PULL_KEYS,
+    installed_repository,
+    settle,
+    simulated_env,
+)
 
 
 def expected_signal(world: World, pr: dict[str, Any]) -> str | None:
@@ -32,15 +26,12 @@ def expected_signal(world: World, pr: dict[str, Any]) -> str | None:
 
 
 def expected_pull(pr: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
-    keys = ("number", "state", "draft", "merged", "title", "labels", "head_sha", "head_ref")
-    keys += ("base_ref", "author", "created_at", "updated_at", "closed_at", "merged_at")
-    keys += ("auto_merge", "merge_queue")
     statuses = [
         {k: status[k] for k in ("context", "state", "description", "target_url", "updated_at")}
         for status in truth["commit_statuses"]
         if (status["repository_id"], status["sha"]) == (pr["repository_id"], pr["head_sha"])
     ]
-    return {key: pr[key] for key in keys} | {
+    return {key: pr[key] for key in PULL_KEYS} | {
         "statuses": statuses,
         "reviews": [],
         "review_decision": None,  # read by the sweep, not sent in any webhook
@@ -49,18 +40,9 @@ def expected_pull(pr: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
 
 async def test_simulated_activity_reads_back_as_the_simulators_truth(database_url: str) -> None:
     config = SimConfig(hook_url="http://prwatch.test/webhooks", webhook_duplicate_rate=0.3)
-    sim = create_simulator(config)
-    github = GitHubClient(
-        AppCredentials(sim.config.app_id, sim.private_key_pem),
-        base_url=SIM_URL,
-        transport=httpx.ASGITransport(app=sim.app),
-        sleep=no_wait,
-    )
-    async with webhook_env(database_url, secrets=(config.webhook_secret,), github=github) as env:
-        sim.webhooks.transport = httpx.ASGITransport(app=env.app)  # the hook posts into prwatch
+    async with simulated_env(database_url, config) as (sim, env):
         world = sim.world
-        installation = world.create_installation("octo-org")
-        repo = world.create_repository("octo-org", "widgets", installation_id=installation.id)
+        repo = installed_repository(world)
         first = world.open_pull_request(repo.id, title="Add widgets")
         second = world.open_pull_request(repo.id, title="Fork fix", fork_owner="outsider")
         world.add_label(repo.id, first.number, "enhancement")
@@ -79,8 +61,7 @@ async def test_simulated_activity_reads_back_as_the_simulators_truth(database_ur
         world.merge_pull_request(repo.id, first.number)
         assert suite.runs  # the first head's suite stays queued, behind the push
 
-        await sim.webhooks.drain()
-        await env.queue.drain()
+        await settle(sim, env)
 
         truth = world.truth()
         assert len(truth["commit_statuses"]) == 2
@@ -107,28 +88,17 @@ async def test_simulated_activity_reads_back_as_the_simulators_truth(database_ur
             assert got["check_runs"] == want, pr["number"]
         counts = await env.counts()
         assert counts[DeliveryStatus.FAILED] == counts[DeliveryStatus.PENDING] == 0
-    await github.aclose()
 
 
 async def test_a_completed_suite_whose_runs_were_missed_is_read_with_one_request(
     database_url: str,
 ) -> None:
     config = SimConfig(hook_url="http://prwatch.test/webhooks")
-    sim = create_simulator(config)
-    github = GitHubClient(
-        AppCredentials(sim.config.app_id, sim.private_key_pem),
-        base_url=SIM_URL,
-        transport=httpx.ASGITransport(app=sim.app),
-        sleep=no_wait,
-    )
-    async with webhook_env(database_url, secrets=(config.webhook_secret,), github=github) as env:
-        sim.webhooks.transport = httpx.ASGITransport(app=env.app)
+    async with simulated_env(database_url, config) as (sim, env):
         world = sim.world
-        installation = world.create_installation("octo-org")
-        repo = world.create_repository("octo-org", "widgets", installation_id=installation.id)
+        repo = installed_repository(world)
         pr = world.open_pull_request(repo.id, title="Add widgets")
-        await sim.webhooks.drain()
-        await env.queue.drain()
+        await settle(sim, env)
         world.unsubscribe(sim.webhooks.on_event)  # the check_run deliveries get lost
         suite = world.create_check_suite(repo.id, pr.head_sha, names=("lint", "test"))
         for run in suite.runs:
@@ -142,29 +112,18 @@ async def test_a_completed_suite_whose_runs_were_missed_is_read_with_one_request
         assert sorted(run["id"] for run in runs) == sorted(run.id for run in suite.runs)
         assert {run["conclusion"] for run in runs} == {"success"}
         route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
-        requests = github.stats.snapshot().requests
+        requests = env.context.github.stats.snapshot().requests
         assert sum(n for (name, _), n in requests.items() if name == route) == 1
-    await github.aclose()
 
 
 async def test_a_lost_suite_of_more_than_a_page_of_runs_is_read_in_full(sqlite_url: str) -> None:
     """`check_suite.completed` with 150 check runs lost: every page of them is read."""
     config = SimConfig(hook_url="http://prwatch.test/webhooks")
-    sim = create_simulator(config)
-    github = GitHubClient(
-        AppCredentials(sim.config.app_id, sim.private_key_pem),
-        base_url=SIM_URL,
-        transport=httpx.ASGITransport(app=sim.app),
-        sleep=no_wait,
-    )
-    async with webhook_env(sqlite_url, secrets=(config.webhook_secret,), github=github) as env:
-        sim.webhooks.transport = httpx.ASGITransport(app=env.app)
+    async with simulated_env(sqlite_url, config) as (sim, env):
         world = sim.world
-        installation = world.create_installation("octo-org")
-        repo = world.create_repository("octo-org", "matrix", installation_id=installation.id)
+        repo = installed_repository(world, "matrix")
         pr = world.open_pull_request(repo.id, title="A big matrix")
-        await sim.webhooks.drain()
-        await env.queue.drain()
+        await settle(sim, env)
         world.unsubscribe(sim.webhooks.on_event)  # the check_run deliveries get lost
         names = tuple(f"test ({n})" for n in range(150))
         suite = world.create_check_suite(repo.id, pr.head_sha, names=names)
@@ -173,4 +132,3 @@ async def test_a_lost_suite_of_more_than_a_page_of_runs_is_read_in_full(sqlite_u
         await env.deliver("check_suite", completed, secret=config.webhook_secret)
         runs = (await env.pull(pr.number, repo.full_name))["check_runs"]
         assert sorted(run["id"] for run in runs) == sorted(run.id for run in suite.runs)
-    await github.aclose()
