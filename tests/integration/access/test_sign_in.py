@@ -3,7 +3,6 @@ visibility following GitHub's answer, sign-out, and every bad answer to the call
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,18 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from prwatch.config import Settings
-from prwatch.context import ProcessContext, create_context
-from prwatch.demo.servers import bind, serve, url_of
-from prwatch.sim.app import Simulator, create_simulator
+from prwatch.context import ProcessContext
+from prwatch.sim.app import Simulator
 from prwatch.sim.config import SimConfig
-from prwatch.store import upgrade_database
 from prwatch.store.schema import web_sessions
-from prwatch.sync.processor import run_sweep
-from prwatch.web.app import create_app
 from prwatch.web.sessions import SESSION_COOKIE
-from tests.integration.pages.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.services import unavailable
+from tests.integration.served import serve_beside_simulator
 
 
 @dataclass
@@ -52,47 +45,9 @@ class Served:
 
 @pytest.fixture
 async def served(sqlite_url: str) -> AsyncIterator[Served]:
-    sim_socket, web_socket = bind("127.0.0.1", 0), bind("127.0.0.1", 0)
-    sim_url, web_url = url_of(sim_socket), url_of(web_socket)
-    sim = create_simulator(SimConfig(repos=3, prs=2, open_ratio=1.0, seed=5, api_url=sim_url))
-    await upgrade_database(sqlite_url)
-    settings = Settings(
-        database_url=sqlite_url,
-        redis_url=None,
-        github_api_url=sim_url,
-        app_id=sim.config.app_id,
-        private_key=sim.private_key_pem,
-        webhook_secret=(sim.config.webhook_secret,),
-        client_id=sim.client_id,
-        client_secret=sim.client_secret,
-    )
-    context = await create_context(settings)
-    sim_server = await serve(sim.app, sim_socket, name="simulator")
-    web_server = await serve(create_app(settings, context=context), web_socket, name="prwatch")
-    try:
-        report = await run_sweep(context.store, context.github)
-        assert not report.failed and report.error is None
-        yield Served(sim, context, web_url)
-    finally:
-        await web_server.stop()
-        await sim_server.stop()
-        await context.aclose()
-        sim_socket.close()
-        web_socket.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        unavailable("chromium", FileNotFoundError(CHROMIUM))
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    config = SimConfig(repos=3, prs=2, open_ratio=1.0, seed=5)
+    async with serve_beside_simulator(sqlite_url, config, sign_in=True) as beside:
+        yield Served(beside.sim, beside.context, beside.web_url)
 
 
 async def test_sign_in_see_what_github_allows_and_sign_out(served: Served, browser: Any) -> None:
