@@ -21,7 +21,12 @@ from prwatch.domain.models import (
     PullRequestSnapshot,
     ReviewSnapshot,
 )
-from prwatch.domain.ordering import COMPLETED, is_check_run_progress, is_pr_snapshot_current
+from prwatch.domain.ordering import (
+    COMPLETED,
+    is_check_run_progress,
+    is_pr_snapshot_current,
+    is_pr_tie,
+)
 from prwatch.domain.reviews import fold_reviews
 from prwatch.domain.statuses import StatusKey, fold_statuses
 
@@ -143,6 +148,22 @@ def _first_sight(observed: PullRequestSnapshot) -> Change:
         kind, new = ChangeKind.PR_DISCOVERED, lifecycle
     return Change(
         kind=kind, repository_id=observed.repository_id, pr_number=observed.number, new=new
+    )
+
+
+def detect_pr_ties(
+    stored_prs: Mapping[int, PullRequestSnapshot], observed_prs: Iterable[PullRequestSnapshot]
+) -> tuple[int, ...]:
+    """The numbers of the PRs an observation ties with: the stored `updated_at`, another
+    content. The fence lets the observation win; which version is GitHub's is left to ask."""
+    return tuple(
+        sorted(
+            {
+                pr.number
+                for pr in observed_prs
+                if (stored := stored_prs.get(pr.number)) is not None and is_pr_tie(stored, pr)
+            }
+        )
     )
 
 

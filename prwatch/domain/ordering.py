@@ -7,6 +7,8 @@ observation can never move the stored picture backwards.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot
 
 # GitHub's documented check run statuses. waiting, requested and pending belong to Actions'
@@ -42,6 +44,21 @@ def is_pr_snapshot_current(stored: PullRequestSnapshot, observed: PullRequestSna
     """
     _require_same_pull_request(stored, observed)
     return observed.updated_at >= stored.updated_at
+
+
+def is_pr_tie(stored: PullRequestSnapshot, observed: PullRequestSnapshot) -> bool:
+    """True when `observed` has the stored `updated_at` but says something else.
+
+    The fence cannot order two versions of one second: whichever arrives last wins, and that
+    may be the older one. Only GitHub can say which is current. The merge-queue state counts
+    only when `observed` knows it (a snapshot that does not know keeps the stored one).
+    """
+    _require_same_pull_request(stored, observed)
+    if observed.updated_at != stored.updated_at:
+        return False
+    if not observed.merge_queue_known and observed.enqueued_at != stored.enqueued_at:
+        observed = replace(observed, enqueued_at=stored.enqueued_at)
+    return observed != stored
 
 
 def is_check_run_progress(stored: CheckRunSnapshot, observed: CheckRunSnapshot) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import replace
 from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot, Source
 from prwatch.events.envelope import required_object
 from prwatch.events.errors import PermanentDeliveryError, RetryableJobError
-from prwatch.events.outcome import Apply, Delivery, EventContext, Outcome, finished
+from prwatch.events.outcome import Apply, Delivery, EventContext, FollowUp, Outcome, finished
 from prwatch.events.repositories import ensure_repository
 from prwatch.github import validation
 from prwatch.github.pagination import iterate_pages
@@ -32,6 +32,8 @@ from prwatch.github.payloads import (
     commit_status_from_json,
     pull_request_from_json,
 )
+from prwatch.queue.keys import refresh_pull_request_job_id
+from prwatch.queue.port import REFRESH_PULL_REQUEST
 from prwatch.store import RepositoryRecord, RepositoryRemoved, StoreTransaction
 from prwatch.sync.apply import Observation, apply_observation
 
@@ -153,7 +155,7 @@ async def _fetch_check_runs(
 def applying(delivery: Delivery, repository: RepositoryRecord, observation: Observation) -> Apply:
     async def apply(tx: StoreTransaction) -> Outcome:
         try:
-            await apply_observation(
+            applied = await apply_observation(
                 tx,
                 observation,
                 source=Source.WEBHOOK,
@@ -162,6 +164,16 @@ def applying(delivery: Delivery, repository: RepositoryRecord, observation: Obse
             )
         except RepositoryRemoved:  # removed since the delivery was claimed
             return Outcome.ignored(f"repository {repository.id} was removed")
-        return Outcome.done()
+        # A tie was applied as the later arrival, which may be the older version: GitHub says.
+        return Outcome.done(
+            *(
+                FollowUp(
+                    REFRESH_PULL_REQUEST,
+                    (repository.id, number),
+                    refresh_pull_request_job_id(repository.id, number),
+                )
+                for number in applied.pr_ties
+            )
+        )
 
     return apply

@@ -19,6 +19,7 @@ from prwatch.queue.port import (
     CHECK_DELIVERY_LEDGER,
     PROCESS_DELIVERY,
     RECOVER_DELIVERIES,
+    REFRESH_PULL_REQUEST,
     SWEEP,
     SWEEP_INSTALLATION,
     SWEEP_REPOSITORY,
@@ -26,6 +27,7 @@ from prwatch.queue.port import (
 )
 from prwatch.queue.recovery import recover_jobs
 from prwatch.sync.distributed import plan_sweep, sweep_installation, sweep_planned_repository
+from prwatch.sync.pull_refresh import refresh_pull_request
 
 if TYPE_CHECKING:
     from prwatch.context import ProcessContext
@@ -45,6 +47,7 @@ def job_functions() -> dict[str, JobRunner]:
         SWEEP_INSTALLATION: sweep_installation_job,
         RECOVER_DELIVERIES: recover_deliveries_job,
         CHECK_DELIVERY_LEDGER: check_delivery_ledger_job,
+        REFRESH_PULL_REQUEST: refresh_pull_request_job,
     }
 
 
@@ -113,6 +116,11 @@ async def recover_deliveries_job(context: ProcessContext, *args: str | int) -> N
 async def check_delivery_ledger_job(context: ProcessContext, *args: str | int) -> None:
     _arguments(CHECK_DELIVERY_LEDGER, args)
     await check_delivery_ledger(context.store, context.github)
+
+
+async def refresh_pull_request_job(context: ProcessContext, *args: str | int) -> None:
+    repository_id, number = _arguments(REFRESH_PULL_REQUEST, args, int, int)
+    await refresh_pull_request(context.store, context.github, int(repository_id), int(number))
 
 
 def _arguments(job: str, args: tuple[str | int, ...], *types: type) -> tuple[str | int, ...]:

@@ -25,6 +25,7 @@ SWEEP_TICK_JOB_PREFIX = "sweep-tick:"
 SWEEP_NOW_JOB_PREFIX = "sweep-now:"  # a sweep asked for outside the schedule
 RECOVER_TICK_JOB_PREFIX = "recover-tick:"
 LEDGER_TICK_JOB_PREFIX = "ledger-tick:"
+REFRESH_PULL_REQUEST_JOB_PREFIX = "refresh-pr:"
 
 
 def delivery_job_id(guid: str) -> str:
@@ -39,6 +40,12 @@ def sweep_repository_job_id(sweep_id: int, repository_id: int) -> str:
 
 def sweep_installation_job_id(installation_id: int) -> str:
     return f"{SWEEP_INSTALLATION_JOB_PREFIX}{installation_id}"
+
+
+def refresh_pull_request_job_id(repository_id: int, number: int) -> str:
+    """One read of a PR queued or running at a time, however many ties ask for it. Its result
+    is not kept (see the worker), so a tie after it finished queues the next read."""
+    return f"{REFRESH_PULL_REQUEST_JOB_PREFIX}{repository_id}:{number}"
 
 
 def sweep_now_job_id(requested_at_ms: int) -> str:

@@ -11,6 +11,8 @@ SWEEP_REPOSITORY = "sweep_repository"  # (sweep_id: int, repository_id: int)
 SWEEP_INSTALLATION = "sweep_installation"  # (installation_id: int) sweep one now (webhook)
 RECOVER_DELIVERIES = "recover_deliveries"  # () re-enqueue deliveries left unprocessed
 CHECK_DELIVERY_LEDGER = "check_delivery_ledger"  # () redeliver failed GitHub deliveries
+# (repository_id: int, number: int) read one PR from GitHub and apply it: settles a tie
+REFRESH_PULL_REQUEST = "refresh_pull_request"
 
 
 class QueueUnavailable(Exception):

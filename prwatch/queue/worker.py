@@ -30,6 +30,7 @@ from prwatch.queue.port import (
     CHECK_DELIVERY_LEDGER,
     PROCESS_DELIVERY,
     RECOVER_DELIVERIES,
+    REFRESH_PULL_REQUEST,
     SWEEP,
     SWEEP_INSTALLATION,
     SWEEP_REPOSITORY,
@@ -159,6 +160,8 @@ def arq_functions(runners: Mapping[str, JobRunner], options: WorkerOptions) -> l
         PROCESS_DELIVERY: options.delivery_keep_result_seconds,
         SWEEP_REPOSITORY: options.sweep_keep_result_seconds,
         SWEEP_INSTALLATION: options.cron_keep_result_seconds,
+        # Not kept: a kept result would refuse the read that a later tie of the PR asks for.
+        REFRESH_PULL_REQUEST: 0.0,
     }
     return [
         func(

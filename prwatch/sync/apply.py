@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from prwatch.domain.changes import detect_changes
+from prwatch.domain.changes import detect_changes, detect_pr_ties
 from prwatch.domain.models import (
     ChangeSet,
     CheckRunSnapshot,
@@ -37,6 +37,9 @@ class Observation:
 class Applied:
     change_set: ChangeSet
     cursors: tuple[int, ...]
+    # PRs observed with their stored `updated_at` but another content: the later arrival was
+    # applied, and only GitHub can say whether it is the current version.
+    pr_ties: tuple[int, ...] = ()
 
 
 async def apply_observation(
@@ -74,6 +77,7 @@ async def apply_observation(
         repository_id, {review.pr_number for review in observation.reviews}
     )
     head_to_number = await _pr_numbers_by_head_sha(tx, observation)
+    ties = detect_pr_ties(stored_prs, observation.pull_requests)
     change_set = detect_changes(
         stored_prs=stored_prs,
         observed_prs=observation.pull_requests,
@@ -94,11 +98,11 @@ async def apply_observation(
         decisions=observation.review_decisions,
     )
     if not change_set:
-        return Applied(change_set, ())
+        return Applied(change_set, (), ties)
     cursors = await tx.write_change_set(
         change_set, source=source, delivery_id=delivery_id, installation_id=installation_id
     )
-    return Applied(change_set, tuple(cursors))
+    return Applied(change_set, tuple(cursors), ties)
 
 
 async def _pr_numbers_by_head_sha(tx: StoreTransaction, observation: Observation) -> dict[str, int]:

@@ -18,7 +18,7 @@ from prwatch.context import ProcessContext
 from prwatch.github.auth import AppCredentials
 from prwatch.github.client import GitHubClient
 from prwatch.queue.inprocess import InProcessQueue
-from prwatch.queue.port import PROCESS_DELIVERY, SWEEP_INSTALLATION
+from prwatch.queue.port import PROCESS_DELIVERY, REFRESH_PULL_REQUEST, SWEEP_INSTALLATION
 from prwatch.sim.app import Simulator, create_simulator
 from prwatch.sim.config import SimConfig
 from prwatch.sim.entities import Repository
@@ -70,9 +70,14 @@ class WebhookEnv:
     queue: InProcessQueue
     app: Any = None  # the prwatch Starlette app, for senders that post into it
     sweeps: list[int] = field(default_factory=list)  # installations a sweep was queued for
+    # PRs a tie asked GitHub about (repository id, number), where no GitHub is reached
+    refreshes: list[tuple[int, int]] = field(default_factory=list)
 
     async def record_sweep(self, context: Any, *args: str | int) -> None:
         self.sweeps.append(int(args[0]))
+
+    async def record_refresh(self, context: Any, *args: str | int) -> None:
+        self.refreshes.append((int(args[0]), int(args[1])))
 
     @property
     def store(self) -> Store:
@@ -147,10 +152,15 @@ async def webhook_env(
     )
     env = WebhookEnv(context, client, queue, app)
     if start_queue:
-        # The real delivery job; installation sweeps are recorded, not run (no GitHub here).
+        # The real delivery job; installation sweeps are recorded, not run (no GitHub here);
+        # the read that settles a tie runs when there is a GitHub to read from.
+        jobs = embedded_job_functions()
         functions = {
-            PROCESS_DELIVERY: embedded_job_functions()[PROCESS_DELIVERY],
+            PROCESS_DELIVERY: jobs[PROCESS_DELIVERY],
             SWEEP_INSTALLATION: env.record_sweep,
+            REFRESH_PULL_REQUEST: env.record_refresh
+            if github is None
+            else jobs[REFRESH_PULL_REQUEST],
         }
         await queue.start(context, functions)
     try:
