@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
+from prwatch.domain.folding import fold_observations
 from prwatch.domain.models import (
     Change,
     ChangeKind,
@@ -241,7 +242,7 @@ def detect_changes(
     _require_keys(stored_check_runs, lambda run: run.id, "check run id")
     head_to_number = pr_number_by_head_sha or {}
 
-    pr_rows, pr_changes = _fold(
+    pr_rows, pr_changes = fold_observations(
         stored_prs,
         observed_pr_list,
         key=lambda pr: pr.number,
@@ -249,7 +250,7 @@ def detect_changes(
         detect=detect_pr_changes,
         settle=with_merge_queue,
     )
-    run_rows, run_changes = _fold(
+    run_rows, run_changes = fold_observations(
         stored_check_runs,
         observed_check_runs,
         key=lambda run: run.id,
@@ -269,35 +270,6 @@ def detect_changes(
         commit_statuses=tuple(status_rows),
         reviews=tuple(review_rows),
     )
-
-
-def _fold(
-    stored: Mapping[int, _SnapshotT],
-    observed: Iterable[_SnapshotT],
-    *,
-    key: Callable[[_SnapshotT], int],
-    accepts: Callable[[_SnapshotT, _SnapshotT], bool],
-    detect: Callable[[_SnapshotT | None, _SnapshotT], list[Change]],
-    settle: Callable[[_SnapshotT | None, _SnapshotT], _SnapshotT] | None = None,
-) -> tuple[list[_SnapshotT], list[Change]]:
-    by_key: dict[int, list[_SnapshotT]] = {}
-    for snapshot in observed:
-        by_key.setdefault(key(snapshot), []).append(snapshot)
-    rows: list[_SnapshotT] = []
-    changes: list[Change] = []
-    for snapshot_key in sorted(by_key):
-        original = stored.get(snapshot_key)
-        current = original
-        for snapshot in by_key[snapshot_key]:
-            if current is not None and not accepts(current, snapshot):
-                continue
-            if settle is not None:  # what the snapshot's source could not tell
-                snapshot = settle(current, snapshot)
-            changes.extend(detect(current, snapshot))
-            current = snapshot
-        if current is not None and current != original:
-            rows.append(current)
-    return rows, changes
 
 
 def _require_keys(

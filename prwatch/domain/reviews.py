@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from prwatch.domain.folding import fold_observations
 from prwatch.domain.models import (
     Change,
     ChangeKind,
@@ -68,22 +69,14 @@ def _review_change(kind: ChangeKind, old: str | None, review: ReviewSnapshot) ->
 def fold_reviews(
     stored: Mapping[int, ReviewSnapshot], observed: Iterable[ReviewSnapshot]
 ) -> tuple[list[ReviewSnapshot], list[Change]]:
-    by_id: dict[int, list[ReviewSnapshot]] = {}
-    for review in observed:
-        by_id.setdefault(review.id, []).append(review)
-    rows: list[ReviewSnapshot] = []
-    changes: list[Change] = []
-    for review_id in sorted(by_id):
-        original = stored.get(review_id)
-        current = original
-        for review in by_id[review_id]:
-            if current is not None and not is_review_current(current, review):
-                continue
-            changes.extend(detect_review_changes(current, review))
-            current = review
-        if current is not None and current != original:
-            rows.append(current)
-    return rows, changes
+    """The review rows to write and the log entries (see ``fold_observations``)."""
+    return fold_observations(
+        stored,
+        observed,
+        key=lambda review: review.id,
+        accepts=is_review_current,
+        detect=detect_review_changes,
+    )
 
 
 def latest_reviews(reviews: Iterable[ReviewSnapshot]) -> list[ReviewSnapshot]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from prwatch.domain.folding import fold_observations
 from prwatch.domain.models import Change, ChangeKind, CommitStatusSnapshot
 
 # GitHub's commit status states (REST and webhooks, lower case). GraphQL's StatusState also
@@ -65,26 +66,16 @@ def fold_statuses(
     observed: Iterable[CommitStatusSnapshot],
     pr_number_by_head_sha: Mapping[str, int],
 ) -> tuple[list[CommitStatusSnapshot], list[Change]]:
-    """The rows to write (those that differ from what is stored) and the log entries, folding
-    observations in the order given, each against the newest one accepted."""
-    by_key: dict[StatusKey, list[CommitStatusSnapshot]] = {}
-    for status in observed:
-        by_key.setdefault(status_key(status), []).append(status)
-    rows: list[CommitStatusSnapshot] = []
-    changes: list[Change] = []
-    for key in sorted(by_key):
-        original = stored.get(key)
-        current = original
-        for status in by_key[key]:
-            if current is not None and not is_status_current(current, status):
-                continue
-            changes.extend(
-                detect_status_changes(current, status, pr_number=pr_number_by_head_sha.get(key[0]))
-            )
-            current = status
-        if current is not None and current != original:
-            rows.append(current)
-    return rows, changes
+    """The rows to write and the log entries (see ``fold_observations``)."""
+    return fold_observations(
+        stored,
+        observed,
+        key=status_key,
+        accepts=is_status_current,
+        detect=lambda current, status: detect_status_changes(
+            current, status, pr_number=pr_number_by_head_sha.get(status.sha)
+        ),
+    )
 
 
 def latest_statuses(statuses: Iterable[CommitStatusSnapshot]) -> list[CommitStatusSnapshot]:
