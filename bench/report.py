@@ -234,6 +234,16 @@ def webhook_rows(results: list[dict[str, Any]]) -> list[str]:
             met = met and ack is not None and ack <= 50 and e2e is not None and e2e <= 1000
             met = met and w["lost"] == 0
             target = "all of 500/s acked, ack p99 ≤ 50 ms, e2e p99 ≤ 1 s, lost 0"
+        per_delivery = w.get("cpu_ms_per_delivery")
+        cpu = ""
+        if per_delivery:
+            shares = ", ".join(
+                f"{name} {ms:.2f}" for name, ms in per_delivery.items() if name != "all"
+            )
+            cpu = f" · CPU per delivery {per_delivery['all']:.2f} ms ({shares})"
+            if "postgres" in per_delivery:  # all the processes are measured: web, workers, db
+                met = met and per_delivery["all"] <= 1.5
+                target += ", ≤ 1.5 ms CPU per delivery"
         drain = w.get("drain_seconds")
         rows.append(
             f"| webhooks ({w['mode']}, {w.get('load', 'closed loop')}) | "
@@ -243,7 +253,8 @@ def webhook_rows(results: list[dict[str, Any]]) -> list[str]:
             f"backlog when the load ended {w.get('backlog_at_load_end', '—')}, drained in "
             f"{'—' if drain is None else f'{drain:.1f} s'} · "
             f"lost (acknowledged, never stored or applied) {w['lost']} of {w['acked']} acked "
-            f"({w['payload_bytes_mean']:.0f} B payloads, {w['concurrency']} connections) | — | — | "
+            f"({w['payload_bytes_mean']:.0f} B payloads, {w['concurrency']} connections){cpu} "
+            f"| — | — | "
             f"{target}: {'met' if met else '**missed**'} | — |"
         )
     return rows

@@ -191,7 +191,7 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
     found = {}
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -305,7 +305,7 @@ class ScaleUpRun:
         since = datetime.now(UTC)
         after_id = await latest_sweep_id(store)
         backends = await postgres_backend_pids(self.database_url)
-        pg_before = _cpu_by_pid(backends)
+        pg_before = cpu_by_pid(backends)
         sim_before, workers_before = sim.cpu_seconds(), workers.cpu_seconds()
         machine_before = machine_busy_seconds()
         workers.reset_peaks()
@@ -322,7 +322,7 @@ class ScaleUpRun:
         worker_cpu = [a - b for a, b in zip(workers.cpu_seconds(), workers_before, strict=True)]
         peaks = workers.peaks_mb()
         backends = await postgres_backend_pids(self.database_url)
-        pg_after = _cpu_by_pid(backends)
+        pg_after = cpu_by_pid(backends)
         pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in pg_after.items())
         stats = sim.stats()
 

@@ -36,6 +36,7 @@ import redis
 from sqlalchemy import select
 
 from bench.databases import drop_database, fresh_database
+from bench.scale_up import cpu_by_pid, postgres_backend_pids
 from bench.simulator import cpu_seconds, free_port
 from prwatch.store import create_engine
 from prwatch.store.schema import webhook_deliveries
@@ -135,6 +136,20 @@ def _unused_app_credentials(workdir: Path) -> dict[str, str]:
     }
 
 
+def cpu_per_delivery(
+    cpu: dict[str, float], postgres_cpu: float | None, deliveries: int
+) -> dict[str, float]:
+    """CPU ms per acknowledged delivery, from the first delivery until every one was applied:
+    each process's, and all of them together (web, workers and PostgreSQL)."""
+    shares = dict(cpu) if postgres_cpu is None else {**cpu, "postgres": postgres_cpu}
+    per = {name: 1000 * seconds / max(1, deliveries) for name, seconds in shares.items()}
+    return {**per, "all": sum(per.values())}
+
+
+def _postgres_cpu(database_url: str) -> dict[int, float]:
+    return cpu_by_pid(asyncio.run(postgres_backend_pids(database_url)))
+
+
 def _pct(values: list[float], q: int) -> float | None:
     """The q-th percentile; None (printed as "—") when there is nothing to measure."""
     if not values:
@@ -232,6 +247,9 @@ def measure(
         _wait_healthy(url, processes["serve"])
         time.sleep(1.0)  # workers connect and start polling
         cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
+        # PostgreSQL's share: the server processes serving this database's connections.
+        pg_before = _postgres_cpu(database_url) if dialect == "postgres" else {}
+        postgres_cpu: float | None = None
         load_seconds = min(max_seconds, count / rate) if rate else max_seconds
         spies = []
         if profile:
@@ -255,6 +273,9 @@ def measure(
             _drain(database_url, set(acked), max_seconds=300, stall_seconds=30)
         )
         cpu = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in processes.items()}
+        if dialect == "postgres":
+            pg_after = _postgres_cpu(database_url)
+            postgres_cpu = sum(now - pg_before.get(pid, 0.0) for pid, now in pg_after.items())
         for spy in spies:
             if spy is not None:
                 spy.wait(timeout=120)
@@ -305,7 +326,13 @@ def measure(
         "payload_bytes_mean": load["payload_bytes_mean"],
         "concurrency": concurrency,
         "max_jobs": max_jobs if mode != "embedded" else None,
-        "cpu_seconds": {**cpu, "loadgen": load["cpu_seconds"], "prwatch": sum(cpu.values())},
+        "cpu_seconds": {
+            **cpu,
+            **({} if postgres_cpu is None else {"postgres": postgres_cpu}),
+            "loadgen": load["cpu_seconds"],
+            "prwatch": sum(cpu.values()),
+        },
+        "cpu_ms_per_delivery": cpu_per_delivery(cpu, postgres_cpu, len(acked)),
         "elapsed_seconds": load["elapsed_seconds"],
     }
     if profile:
@@ -323,13 +350,16 @@ def _ms(value: float | None) -> str:
 def summary(mode: str, r: dict[str, Any]) -> str:
     drain = "—" if r["drain_seconds"] is None else f"{r['drain_seconds']:.1f} s"
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in r["cpu_seconds"].items())
+    per_delivery = ", ".join(
+        f"{name} {ms:.2f}" for name, ms in r.get("cpu_ms_per_delivery", {}).items()
+    )
     return (
         f"webhooks {mode} ({r['load']}): {r['acked_per_second']:.0f}/s acked of {r['sent']}, "
         f"ack p50/p99 {_ms(r['ack_p50_ms'])}/{_ms(r['ack_p99_ms'])}, e2e p50/p99 "
         f"{_ms(r['e2e_p50_ms'])}/{_ms(r['e2e_p99_ms'])}, backlog at load end "
         f"{r['backlog_at_load_end']}, drained in {drain}, lost {r['lost']} "
         f"(not stored {r['lost_not_stored']}, not applied {r['lost_not_applied']}); "
-        f"CPU s: {cpu}"
+        f"CPU s: {cpu}; CPU ms per delivery: {per_delivery}"
     )
 
 
