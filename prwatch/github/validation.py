@@ -46,9 +46,8 @@ _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _GUID = re.compile(r"[0-9A-Za-z_.:-]+")
 # What a JSON string can hold: everything between its quotes, escapes included.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in _DEPTH_STEP)
+_NOT_QUOTES_OR_BRACKETS = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
 class InvalidValue(ValueError):
@@ -146,7 +145,14 @@ def json_depth(body: bytes) -> int:
     """How deep the arrays and objects of a JSON document nest (0 for a scalar), counted
     without decoding it: brackets inside strings do not count. Meant for documents that are
     JSON or refused anyway; on other bytes the count is a bound, not a meaning."""
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    # Byte operations in C, no per-character Python (a regex over the strings cost 1.5 ms
+    # of a 29 KB payload, 8 times json.loads): escaped backslashes go first, then escaped
+    # quotes, so that every quote left opens or closes a string, as a decoder reads them left
+    # to right; then what lies between quote pairs goes. After an unpaired quote a decoder
+    # reads one unterminated string: nothing there nests.
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = unescaped.translate(None, _NOT_QUOTES_OR_BRACKETS)
+    brackets = b"".join(kept.split(b'"')[::2])
     if not brackets:
         return 0
     return max(0, max(accumulate(_DEPTH_STEP[b] for b in brackets)))

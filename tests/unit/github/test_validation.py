@@ -74,6 +74,12 @@ def test_depth_ignores_brackets_inside_strings() -> None:
         validation.check_json_depth(b"[" * 65 + b"]" * 65)
 
 
+def test_depth_reads_escapes_and_quotes_as_a_decoder_does() -> None:
+    assert validation.json_depth(b'["\\\\", [[]]]') == 3  # an escaped backslash ends no string
+    assert validation.json_depth(b'["\\\\\\"[[", []]') == 2  # \\ then \": one string
+    assert validation.json_depth(b'[[ "unterminated [[[[[[') == 2  # a decoder reads one string
+
+
 json_documents = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
