@@ -171,6 +171,8 @@ def applying(delivery: Delivery, repository: RepositoryRecord, observation: Obse
                     REFRESH_PULL_REQUEST,
                     (repository.id, number),
                     refresh_pull_request_job_id(repository.id, number),
+                    # A read running now may predate this version: one more after it.
+                    rerun=True,
                 )
                 for number in applied.pr_ties
             )

@@ -13,11 +13,14 @@ from prwatch.store import DeliveryStatus, RepositoryRecord, Store, StoreTransact
 
 @dataclass(frozen=True, slots=True)
 class FollowUp:
-    """A job to enqueue once the delivery's transaction committed."""
+    """A job to enqueue once the delivery's transaction committed. ``rerun``: if it is
+    running, run it once more after (``JobQueue.enqueue_or_rerun``), for a job whose running
+    instance may have read GitHub before what this delivery brings."""
 
     job: str
     args: tuple[str | int, ...]
     job_id: str
+    rerun: bool = False
 
 
 @dataclass(frozen=True, slots=True)

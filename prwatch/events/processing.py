@@ -229,7 +229,9 @@ async def _follow_up(context: EventContext, stored: StoredDelivery, outcome: Out
         log.info("delivery ignored", extra=where | {"reason": outcome.note})
     for follow_up in outcome.follow_ups:
         try:
-            await context.queue.enqueue(follow_up.job, *follow_up.args, job_id=follow_up.job_id)
+            queue = context.queue
+            enqueue = queue.enqueue_or_rerun if follow_up.rerun else queue.enqueue
+            await enqueue(follow_up.job, *follow_up.args, job_id=follow_up.job_id)
         except QueueUnavailable:  # the periodic sweep will do it
             log.warning("could not queue a follow-up job", extra=where | {"job": follow_up.job})
 

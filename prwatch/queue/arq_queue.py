@@ -16,7 +16,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from prwatch.queue.keys import QUEUE_NAME
-from prwatch.queue.port import QueueUnavailable
+from prwatch.queue.port import RERUNNABLE_JOBS, QueueUnavailable
+from prwatch.queue.reruns import mark_rerun
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 COMMAND_TIMEOUT_SECONDS = 5.0
@@ -69,6 +70,16 @@ class ArqQueue:
             raise QueueUnavailable(f"Redis failed on job {job_id}: {error}") from error
         # arq answers None while a job with this id is queued, running, or its result is kept.
         return queued is not None
+
+    async def enqueue_or_rerun(self, job: str, *args: str | int, job_id: str) -> bool:
+        if job not in RERUNNABLE_JOBS:
+            raise ValueError(f"job {job!r} cannot be asked to run again")
+        try:
+            # First the mark, then the job: see prwatch.queue.reruns for why this order.
+            await mark_rerun(self._redis, job_id)
+        except (*_UNAVAILABLE, RedisError) as error:
+            raise QueueUnavailable(f"Redis refused job {job_id}: {error}") from error
+        return await self.enqueue(job, *args, job_id=job_id)
 
     async def depth(self) -> int:
         try:

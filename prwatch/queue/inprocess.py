@@ -4,7 +4,8 @@ Same semantics as the arq queue: a job id is never queued twice at once (``enque
 False while a job with that id is queued, deferred, running or waiting to retry), transient
 errors (``prwatch.events.errors.is_retryable``) retry with exponential backoff up to
 ``max_tries``, other errors are logged and dropped. Unlike arq no result is kept: once a job
-finished, its id may be queued again at once.
+finished, its id may be queued again at once. ``enqueue_or_rerun`` on a running job marks it to
+run once more when it ends (the mark is cleared by the start of a run: that run comes after).
 
 Delivery jobs have workers of their own (``delivery_workers``, many: each mostly waits for the
 batch its delivery is applied in, see ``prwatch.events.batching``), so that a burst of
@@ -27,7 +28,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from prwatch.events.errors import already_reported, is_retryable, retry_after
-from prwatch.queue.port import PROCESS_DELIVERY, JobRunner, QueueUnavailable
+from prwatch.queue.port import PROCESS_DELIVERY, RERUNNABLE_JOBS, JobRunner, QueueUnavailable
 from prwatch.store import DeliveryStatus, Store
 from prwatch.store.types import utc_now
 
@@ -80,7 +81,9 @@ class InProcessQueue:
         self._close_timeout = close_timeout_seconds
         self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._delivery_ready: asyncio.Queue[_Job | None] = asyncio.Queue()
-        self._active: set[str] = set()
+        self._active: set[str] = set()  # queued, deferred, running or waiting to retry
+        self._running: set[str] = set()  # started and not ended
+        self._rerun: set[str] = set()  # running ids asked for again since they started
         self._deferred: dict[str, asyncio.TimerHandle] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
@@ -112,6 +115,16 @@ class InProcessQueue:
         else:
             self._ready_for(entry).put_nowait(entry)
         return True
+
+    async def enqueue_or_rerun(self, job: str, *args: str | int, job_id: str) -> bool:
+        if job not in RERUNNABLE_JOBS:
+            raise ValueError(f"job {job!r} cannot be asked to run again")
+        if self._closed:
+            raise QueueUnavailable("the in-process queue is closed")
+        if job_id in self._running:
+            self._rerun.add(job_id)
+            return False
+        return await self.enqueue(job, *args, job_id=job_id)
 
     async def depth(self) -> int:
         return self._ready.qsize() + self._delivery_ready.qsize() + len(self._deferred)
@@ -203,6 +216,7 @@ class InProcessQueue:
             await asyncio.gather(*pending, return_exceptions=True)
         self._workers = []
         self._active.clear()
+        self._rerun.clear()
         self._idle.set()
 
     # -- internals ---------------------------------------------------------------------------
@@ -237,6 +251,9 @@ class InProcessQueue:
         entry.tries += 1
         context = {"job": entry.name, "job_id": entry.job_id, "try": entry.tries}
         started = time.perf_counter()
+        # This run starts after every ask so far: it answers them.
+        self._rerun.discard(entry.job_id)
+        self._running.add(entry.job_id)
         try:
             if function is None:
                 raise LookupError(f"no function for job {entry.name!r}")
@@ -260,6 +277,8 @@ class InProcessQueue:
                 self._defer(entry, delay)
                 return
             log.error("job failed", exc_info=error, extra=context)
+        finally:
+            self._running.discard(entry.job_id)
         self._finish(entry)
 
     def _observe(self, entry: _Job, started: float, outcome: str) -> None:
@@ -267,6 +286,12 @@ class InProcessQueue:
             self.job_observer(entry.name, time.perf_counter() - started, outcome)
 
     def _finish(self, entry: _Job) -> None:
+        if entry.job_id in self._rerun and not self._closed:
+            # Asked for while it ran: once more, under the same id (still active).
+            self._rerun.discard(entry.job_id)
+            again = _Job(entry.name, entry.args, entry.job_id)
+            self._ready_for(again).put_nowait(again)
+            return
         self._active.discard(entry.job_id)
         if not self._active:
             self._idle.set()

@@ -16,6 +16,10 @@ HEALTH_CHECK_KEY = "prwatch:worker:health"
 # Live workers: a sorted set of worker ids scored by their last heartbeat (Redis time).
 WORKER_HEARTBEATS_KEY = "prwatch:workers:heartbeats"
 
+# "Run once more": set by ``ArqQueue.enqueue_or_rerun`` for a job id, cleared when a run of
+# that id starts, read by the worker once a run has ended (``prwatch.queue.reruns``).
+RERUN_MARK_PREFIX = "prwatch:rerun:"
+
 # Job id prefixes. A job id is queued at most once at a time (arq refuses a second one while
 # the first is queued, running, or its result is kept).
 DELIVERY_JOB_PREFIX = "delivery:"
@@ -43,9 +47,14 @@ def sweep_installation_job_id(installation_id: int) -> str:
 
 
 def refresh_pull_request_job_id(repository_id: int, number: int) -> str:
-    """One read of a PR queued or running at a time, however many ties ask for it. Its result
-    is not kept (see the worker), so a tie after it finished queues the next read."""
+    """One read of a PR queued or running at a time, however many ties ask for it, and one
+    more asked for while it runs (``enqueue_or_rerun``). Its result is not kept (see the
+    worker), so a tie after it finished queues the next read."""
     return f"{REFRESH_PULL_REQUEST_JOB_PREFIX}{repository_id}:{number}"
+
+
+def rerun_mark_key(job_id: str) -> str:
+    return f"{RERUN_MARK_PREFIX}{job_id}"
 
 
 def sweep_now_job_id(requested_at_ms: int) -> str:

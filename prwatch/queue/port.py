@@ -14,6 +14,10 @@ CHECK_DELIVERY_LEDGER = "check_delivery_ledger"  # () redeliver failed GitHub de
 # (repository_id: int, number: int) read one PR from GitHub and apply it: settles a tie
 REFRESH_PULL_REQUEST = "refresh_pull_request"
 
+# Jobs that may be asked for with ``JobQueue.enqueue_or_rerun``: their runs clear the ask when
+# they start (the arq worker does it for these only, to spare every other job a Redis call).
+RERUNNABLE_JOBS = frozenset({REFRESH_PULL_REQUEST})
+
 
 class QueueUnavailable(Exception):
     """The queue cannot take a job now (Redis down). What was stored stays stored."""
@@ -26,6 +30,16 @@ class JobQueue(Protocol):
         """Queue `job(*args)` unless a job with `job_id` is queued or running: True if queued.
 
         Raises QueueUnavailable when the job could not be queued.
+        """
+        ...
+
+    async def enqueue_or_rerun(self, job: str, *args: str | int, job_id: str) -> bool:
+        """Make sure a run of `job(*args)` starts after this call: queue it; or, while the job
+        with `job_id` is running (it may have read what this call is about too early), have
+        it run once more once it ends. A job queued and not started yet is run as it is. Many
+        calls coalesce: one run at a time and one more waiting, at most. True if queued now.
+
+        Only for RERUNNABLE_JOBS; raises QueueUnavailable when the job could not be asked for.
         """
         ...
 

@@ -31,17 +31,20 @@ from prwatch.queue.port import (
     PROCESS_DELIVERY,
     RECOVER_DELIVERIES,
     REFRESH_PULL_REQUEST,
+    RERUNNABLE_JOBS,
     SWEEP,
     SWEEP_INSTALLATION,
     SWEEP_REPOSITORY,
     JobRunner,
 )
+from prwatch.queue.reruns import rerun_if_asked, run_starting
 from prwatch.queue.scheduler import Schedule
 from prwatch.web.operator_app import OperatorListener
 
 log = logging.getLogger(__name__)
 
 CONTEXT_KEY = "prwatch_context"
+RERUN_KEY = "prwatch_rerun"  # (job, args) of a RERUNNABLE_JOBS run, for after_job_end
 LISTENER_KEY = "prwatch_operator_listener"
 ContextFactory = Callable[[Settings], Awaitable[ProcessContext]]
 
@@ -110,6 +113,7 @@ def worker_settings(
         "cron_jobs": cron_jobs(runners, options) if options.cron else [],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
+        "after_job_end": after_job_end,
         "queue_name": QUEUE_NAME,
         "max_jobs": options.max_jobs,
         "max_tries": options.max_tries,
@@ -122,6 +126,14 @@ def worker_settings(
         redis_settings.conn_retries = 0
         kwargs["redis_settings"] = redis_settings
     return kwargs
+
+
+async def after_job_end(ctx: dict[str, Any]) -> None:
+    """arq calls this once a run ended and its id is released: the run asked for meanwhile."""
+    asked: tuple[str, tuple[Any, ...]] | None = ctx.get(RERUN_KEY)
+    if asked is not None:
+        job, args = asked
+        await rerun_if_asked(ctx["redis"], job, args, ctx["job_id"], queue_name=QUEUE_NAME)
 
 
 def create_worker(
@@ -224,6 +236,9 @@ def arq_job(name: str, runner: JobRunner, options: WorkerOptions) -> WorkerCorou
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
         context: ProcessContext = ctx[CONTEXT_KEY]
         job_try = int(ctx.get("job_try", 1))
+        if name in RERUNNABLE_JOBS:  # ``ctx`` is this run's own: after_job_end gets it too
+            ctx[RERUN_KEY] = (name, args)
+            await run_starting(ctx["redis"], ctx["job_id"])
         started = time.perf_counter()
         outcome = "failed"
         try:

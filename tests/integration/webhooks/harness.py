@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp
 
 from prwatch.config import Settings
 from prwatch.context import ProcessContext
@@ -176,15 +177,21 @@ async def no_wait(seconds: float) -> None:
 
 @asynccontextmanager
 async def simulated_env(
-    database_url: str, config: SimConfig
+    database_url: str,
+    config: SimConfig,
+    *,
+    around_github: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> AsyncIterator[tuple[Simulator, WebhookEnv]]:
     """The simulator and prwatch calling it with its App's client (`env.context.github`), the
-    simulator's webhooks posted into prwatch."""
+    simulator's webhooks posted into prwatch. ``around_github`` wraps the simulator's app as
+    prwatch's client reaches it."""
     sim = create_simulator(config)
     github = GitHubClient(
         AppCredentials(sim.config.app_id, sim.private_key_pem),
         base_url=SIM_URL,
-        transport=httpx.ASGITransport(app=sim.app),
+        transport=httpx.ASGITransport(
+            app=sim.app if around_github is None else around_github(sim.app)
+        ),
         sleep=no_wait,
     )
     try:

@@ -3,7 +3,9 @@ the tie is settled from GitHub, and the store ends as the simulator's truth."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from prwatch.sim.app import create_simulator
 from prwatch.sim.config import SimConfig
 from prwatch.store import DeliveryStatus
 from prwatch.sync.pull_refresh import PULL_REQUEST_ROUTE
+from tests.integration.held_responses import HeldResponses
 from tests.integration.webhooks.harness import installed_repository, simulated_env, webhook_env
 
 
@@ -64,3 +67,51 @@ async def test_the_same_version_twice_asks_github_nothing(sqlite_url: str) -> No
         older["pull_request"]["title"] = "Widgets"
         await env.deliver("pull_request", older, secret=config.webhook_secret)
         assert env.refreshes == [(repo.id, pr.number)]
+
+
+async def test_a_tie_while_its_read_runs_is_read_again_once(database_url: str) -> None:
+    """The read settling a tie may have left GitHub before the next version of the same second
+    was made; the ties that version brings while the read runs ask for one more read, one
+    however many they are."""
+    config = SimConfig()
+    reads: list[HeldResponses] = []
+
+    def hold_pull_reads(app: Any) -> HeldResponses:
+        reads.append(HeldResponses(app, r"/repos/[^/]+/[^/]+/pulls/\d+"))
+        return reads[0]
+
+    async with simulated_env(database_url, config, around_github=hold_pull_reads) as (sim, env):
+        (held,) = reads
+        world = sim.world
+        repo = installed_repository(world)
+        pr = world.open_pull_request(repo.id, title="v1")
+        current = payloads.pull_request(world, world.pull_request(repo.id, pr.number), "opened")
+        await env.deliver("pull_request", current, secret=config.webhook_secret)
+
+        def version(title: str) -> dict[str, Any]:
+            body = copy.deepcopy(current)
+            body["pull_request"]["title"] = title
+            return body
+
+        # An older version of the same second arrives last: its tie asks GitHub, which answers
+        # "v1"; that answer is held, not applied yet.
+        await env.send("pull_request", version("v0"), secret=config.webhook_secret)
+        async with asyncio.timeout(10):
+            await held.arrived.wait()
+        # Within the same second GitHub's PR changes five more times, each delivered and tying.
+        for n in range(5):
+            world.pull_request(repo.id, pr.number).title = f"v2.{n}"
+            await env.send("pull_request", version(f"v2.{n}"), secret=config.webhook_secret)
+
+        for _ in range(500):  # every delivery applied, while the first read is still held
+            if (await env.counts()).get(DeliveryStatus.DONE, 0) == 7:
+                break
+            await asyncio.sleep(0.02)
+        assert (await env.counts()).get(DeliveryStatus.DONE, 0) == 7
+        held.release()  # the first read applies "v1", older than what GitHub now has
+        await env.queue.drain()
+
+        got = await env.pull(pr.number, repo.full_name)
+        assert got["title"] == world.pull_request(repo.id, pr.number).title == "v2.4"
+        # The held read and one more after it, not one per tie.
+        assert held.hits == 2

@@ -9,7 +9,7 @@ import pytest
 
 from prwatch.events.errors import RetryableJobError
 from prwatch.queue.inprocess import InProcessQueue
-from prwatch.queue.port import QueueUnavailable
+from prwatch.queue.port import REFRESH_PULL_REQUEST, QueueUnavailable
 from prwatch.store import DatabaseUnavailable
 
 
@@ -151,3 +151,32 @@ async def test_a_failure_the_job_logged_is_not_logged_again(
     retries = [r for r in caplog.records if r.getMessage() == "job failed, retrying"]
     assert warnings == ["job failed, retrying"]  # the silent job's, once
     assert sorted(r.levelname for r in retries) == ["DEBUG", "WARNING"]
+
+
+async def test_asked_again_while_running_runs_once_more_after_whatever_the_asks() -> None:
+    queue = fast_queue(workers=2)
+    runs: list[str] = []
+    release = asyncio.Event()
+
+    async def refresh(context: Any, *args: str | int) -> None:
+        runs.append(f"start {len(runs)}")
+        if len(runs) == 1:
+            await release.wait()
+
+    await queue.start(Context(), {REFRESH_PULL_REQUEST: refresh})
+    assert await queue.enqueue_or_rerun(REFRESH_PULL_REQUEST, 1, 2, job_id="refresh")
+    await asyncio.sleep(0.01)  # running, and held
+    for _ in range(10):  # a storm of asks while it runs: coalesced into one more run
+        assert not await queue.enqueue_or_rerun(REFRESH_PULL_REQUEST, 1, 2, job_id="refresh")
+    assert await queue.depth() == 0  # the run asked for waits for this one to end
+    release.set()
+    await queue.drain()
+    assert runs == ["start 0", "start 1"]
+    # Asked for while queued and not started: that run answers it, no other.
+    assert await queue.enqueue_or_rerun(REFRESH_PULL_REQUEST, 1, 2, job_id="refresh")
+    assert not await queue.enqueue_or_rerun(REFRESH_PULL_REQUEST, 1, 2, job_id="refresh")
+    await queue.drain()
+    assert runs == ["start 0", "start 1", "start 2"]
+    with pytest.raises(ValueError, match="cannot be asked to run again"):
+        await queue.enqueue_or_rerun("other", job_id="other")
+    await queue.aclose()
