@@ -67,25 +67,29 @@ class FreshProcessSweeper:
     installation token the previous process stored (GitHub's ETags are per token).
 
     Requests and points are the simulator's count (the scenario resets it before each sweep);
-    CPU and peak RSS are the child process's own (``wait4``)."""
+    wall, CPU and peak RSS are the child process's own, measured by ``bench.child_usage``
+    (``wait4`` from here would report this process's RSS as the child's)."""
 
     def __init__(self, sim: SimulatorProcess, database_url: str, extra_env: dict[str, str]):
         self.sim = sim
         self.env = {**os.environ, **sim.env(), "PRWATCH_DATABASE_URL": database_url, **extra_env}
 
     def sweep(self) -> dict[str, Any]:
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            started = time.monotonic()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "prwatch.cli", "sweep", "--no-progress"],
+        with (
+            tempfile.TemporaryFile("w+") as out,
+            tempfile.TemporaryFile("w+") as err,
+            tempfile.NamedTemporaryFile("r") as usage_file,
+        ):
+            command = [sys.executable, "-m", "prwatch.cli", "sweep", "--no-progress"]
+            process = subprocess.run(
+                [sys.executable, "-m", "bench.child_usage", usage_file.name, *command],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
                 stderr=err,
+                check=False,
             )
-            _, status, usage = os.wait4(process.pid, 0)  # the child's own CPU and peak RSS
-            wall = time.monotonic() - started
-            process.returncode = os.waitstatus_to_exitcode(status)
+            usage = json.loads(usage_file.read())
             out.seek(0)
             err.seek(0)
             summary, errors = out.read(), err.read()
@@ -105,9 +109,9 @@ class FreshProcessSweeper:
             "requests_by_route": stats["requests"],
             "points_core": stats["points"].get("core", 0),
             "points_graphql": stats["points"].get("graphql", 0),
-            "wall_seconds": wall,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "wall_seconds": usage["wall_seconds"],
+            "cpu_seconds": usage["cpu_seconds"],
+            "peak_rss_mb": usage["peak_rss_mb"],
         }
 
 
