@@ -230,10 +230,10 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError(f"{' and '.join(missing)} must be set to talk to GitHub")
         assert self.app_id is not None and key is not None
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        from prwatch.github.auth import load_private_key
 
         try:
-            load_pem_private_key(key.encode(), password=None)
+            load_private_key(key)
         except (ValueError, TypeError):
             source = "PRWATCH_PRIVATE_KEY" if self.private_key else "PRWATCH_PRIVATE_KEY_PATH"
             raise ConfigError(

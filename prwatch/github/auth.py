@@ -13,6 +13,7 @@ minting, so that every process of the App uses the same token — ETags are per 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from typing import Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 # https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
@@ -30,6 +32,14 @@ JWT_LIFETIME_SECONDS = 9 * 60  # GitHub accepts at most 10 minutes
 JWT_RENEW_MARGIN_SECONDS = 60
 
 FINGERPRINT_LENGTH = 16
+
+
+@functools.lru_cache(maxsize=4)
+def load_private_key(pem: str) -> PrivateKeyTypes:
+    """The PEM key parsed, once per process and key: loading an RSA key checks it (about
+    70 ms on two busy cores), and a sweep needs the App's key for the settings check, the JWT
+    and the token seal. Raises ValueError or TypeError (not cached) for what is not a key."""
+    return load_pem_private_key(pem.encode(), password=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +58,7 @@ class AppCredentials:
     def signing_key(self) -> RSAPrivateKey:
         """The parsed RSA key; a ValueError (without key material) when it is not one."""
         try:
-            key = load_pem_private_key(self.private_key_pem.encode(), password=None)
+            key = load_private_key(self.private_key_pem)
         except (ValueError, TypeError) as error:
             raise ValueError(
                 f"the App private key cannot be loaded: {type(error).__name__}"

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import asyncio
+import sys
+from asyncio.subprocess import PIPE
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -8,7 +12,12 @@ from sqlalchemy.engine import Connection
 
 from prwatch.store.engine import create_engine
 from prwatch.store.errors import DatabaseUnavailable, InvalidDatabaseUrl
-from prwatch.store.migrations import current_revision, head_revision, upgrade_database
+from prwatch.store.migrations import (
+    HEAD_REVISION,
+    current_revision,
+    head_revision,
+    upgrade_database,
+)
 from prwatch.store.schema import metadata
 
 
@@ -54,3 +63,31 @@ async def test_unreachable_database_is_reported_as_unavailable(tmp_path: object)
         await current_revision(url)
     with pytest.raises(DatabaseUnavailable):
         await upgrade_database(url)
+
+
+def test_the_head_revision_constant_is_alembic_s_head() -> None:
+    assert head_revision() == HEAD_REVISION  # a new revision updates HEAD_REVISION too
+
+
+async def test_a_database_at_head_is_recognised_without_loading_alembic(sqlite_url: str) -> None:
+    await upgrade_database(sqlite_url)
+    code = (
+        "import asyncio, sys\n"
+        "from prwatch.store.migrations import current_revision, upgrade_database\n"
+        "asyncio.run(upgrade_database(sys.argv[1]))\n"
+        "print(asyncio.run(current_revision(sys.argv[1])))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, sqlite_url, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().splitlines() == [head_revision(), "[]"]
+
+
+async def test_a_database_behind_head_is_still_migrated(sqlite_url: str) -> None:
+    await upgrade_database(sqlite_url, "0006_reviews_and_signals")
+    assert await current_revision(sqlite_url) == "0006_reviews_and_signals"
+    await upgrade_database(sqlite_url)
+    assert await current_revision(sqlite_url) == head_revision()

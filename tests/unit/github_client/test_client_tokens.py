@@ -14,6 +14,7 @@ from prwatch.github.auth import (
     InstallationToken,
     InstallationTokenCache,
     fingerprint,
+    load_private_key,
     parse_token_response,
 )
 from prwatch.github.errors import AuthenticationFailed, InstallationUnavailable
@@ -187,3 +188,25 @@ def test_credentials_reject_bad_input_without_echoing_the_key() -> None:
         AppCredentials(1, broken).signing_key()
     assert "AAAA" not in str(raised.value)
     assert "PRIVATE KEY" not in repr(AppCredentials(1, private_key_pem()))
+
+
+def test_the_private_key_is_parsed_once_per_process() -> None:
+    # The settings check, the JWT issuer and the token seal each need the parsed key; an RSA
+    # key's checks on loading made three loads a noticeable part of a short process.
+    credentials = AppCredentials(APP_ID, private_key_pem())
+    first = credentials.signing_key()
+    before = load_private_key.cache_info()
+    client_key = AppJwtIssuer(credentials)._key
+    seal_key = AppCredentials(APP_ID, private_key_pem()).signing_key()
+    after = load_private_key.cache_info()
+    assert client_key is first and seal_key is first
+    assert after.misses == before.misses and after.hits == before.hits + 2
+
+
+def test_a_key_that_does_not_load_is_not_cached() -> None:
+    broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    size = load_private_key.cache_info().currsize
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            AppCredentials(1, broken).signing_key()
+    assert load_private_key.cache_info().currsize == size
