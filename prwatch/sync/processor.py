@@ -26,7 +26,7 @@ from prwatch.sync.check_query import COMMITS_PER_QUERY
 from prwatch.sync.inventory import InventoryApi, discover_inventory
 from prwatch.sync.options import SweepOptions
 from prwatch.sync.repository_sweep import RepositoryOutcome, sweep_repository
-from prwatch.sync.shared_check_queries import SharedCheckQueries
+from prwatch.sync.shared_check_queries import SWEEP_MAX_WAIT_SECONDS, SharedCheckQueries
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,11 @@ async def sweep_repositories(
     now: datetime,
 ) -> list[RepositoryOutcome]:
     limit = asyncio.Semaphore(options.max_concurrent_repositories)
-    # Every leftover shared: the sweep's other repositories are sure to come.
-    checks = SharedCheckQueries(share_below=COMMITS_PER_QUERY)
+    # Every leftover shared, and waited for longer: the sweep's other repositories are sure
+    # to come.
+    checks = SharedCheckQueries(
+        share_below=COMMITS_PER_QUERY, max_wait_seconds=SWEEP_MAX_WAIT_SECONDS
+    )
     # Those waiting for a slot will bring commits: partial queries wait for them.
     checks.expect(len(repositories))
     done = 0

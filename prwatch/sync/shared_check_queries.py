@@ -13,7 +13,10 @@ travel together (a query runs with one installation's token):
 * as soon as a query's worth of commits waits, it goes;
 * when every sweep taking part is waiting here and no other is expected (``expect``), nobody
   will add commits soon: all go;
-* nobody waits more than ``max_wait_seconds`` for partners.
+* nobody waits more than ``max_wait_seconds`` for partners, and nobody is sent short of a
+  full query before someone has waited that long (the limit runs from each reader's arrival,
+  not from the first one's: a query cut at the first one's deadline would be sent with a
+  newer reader's few leftover commits, a point for a handful).
 
 A GraphQL error names the repository or commit it is about (its `path`): that one fails, or
 is read over REST, and the others stand. A rate limit the client could not wait out fails
@@ -49,6 +52,11 @@ from prwatch.sync.check_query import (
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
 MAX_WAIT_SECONDS = 0.1
+# A sweep's repositories are sure to come, each after its listing and its reads of the
+# database: on two busy cores they reached their check queries 100 to 300 ms apart, so that
+# with MAX_WAIT_SECONDS one in five queries left alone, a partial point for each. A reader
+# waiting longer holds one of the sweep's concurrent slots meanwhile, not the others.
+SWEEP_MAX_WAIT_SECONDS = 1.0
 # A repository with this many commits left over its full queries sends them alone (the
 # default, for jobs that arrive one by one: waiting for partners that may not come costs them
 # time). A sweep that knows its repositories shares every leftover (``share_below=
@@ -76,6 +84,7 @@ class _Request:
     uncut: list[str]  # shas not yet in a query
     found: RepositoryChecks
     done: asyncio.Future[RepositoryChecks]
+    arrived: float  # loop time: its commits wait for partners until max_wait after this
     in_flight: int = 0
 
     def fail(self, error: BaseException) -> None:
@@ -146,17 +155,16 @@ class SharedCheckQueries:
         if not commits.shas:
             return found
         loop = asyncio.get_running_loop()
-        request = _Request(api, commits, list(commits.shas), found, loop.create_future())
+        request = _Request(
+            api, commits, list(commits.shas), found, loop.create_future(), loop.time()
+        )
         self._send_alone_what_fills_its_points(installation_id, request)
         if request.uncut:
             self._pending.setdefault(installation_id, []).append(request)
         self._waiting += 1
         try:
             self._cut(installation_id, full_only=True)
-            if installation_id in self._pending and installation_id not in self._timers:
-                self._timers[installation_id] = loop.call_later(
-                    self._max_wait, self._cut, installation_id, False
-                )
+            self._wake_at_deadline(installation_id)
             self._send_all_if_everyone_waits()
             return await request.done
         finally:
@@ -178,6 +186,28 @@ class SharedCheckQueries:
             part = tuple(request.uncut[start : start + self._per_query])
             self._send(installation_id, [(request, part)])
         del request.uncut[:alone]
+
+    def _wake_at_deadline(self, installation_id: int) -> None:
+        """A timer for when the installation's oldest waiting reader reaches the wait limit."""
+        pending = self._pending.get(installation_id)
+        if not pending or installation_id in self._timers:
+            return
+        deadline = pending[0].arrived + self._max_wait
+        self._timers[installation_id] = asyncio.get_running_loop().call_at(
+            deadline, self._send_if_due, installation_id, deadline
+        )
+
+    def _send_if_due(self, installation_id: int, deadline: float) -> None:
+        """Send what waits if its oldest reader is due by ``deadline``; else wait on for it: the
+        oldest may now be a newer reader, whose part the full queries left over."""
+        self._timers.pop(installation_id, None)
+        pending = self._pending.get(installation_id)
+        if not pending:
+            return
+        if pending[0].arrived + self._max_wait <= deadline:
+            self._cut(installation_id, full_only=False)
+        else:
+            self._wake_at_deadline(installation_id)
 
     def _send_all_if_everyone_waits(self) -> None:
         if self._waiting >= self._taking_part + self._expected:

@@ -274,6 +274,43 @@ async def test_nobody_waits_longer_than_the_limit_for_a_busy_partner() -> None:
     await partner
 
 
+async def test_the_wait_runs_from_each_reader_s_arrival() -> None:
+    # A full query takes the first reader's 100 commits and 49 of the second's; the second's
+    # 51 left over wait for its own deadline, not the first one's, and a third reader fills
+    # them into a full query instead of a partial point for 51.
+    api = FakeGraphQL()
+    shared = SharedCheckQueries(max_wait_seconds=1.2, share_below=COMMITS_PER_QUERY)
+    shared.expect(3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def arrive(at: float, repository: RepositoryCommits) -> RepositoryChecks:
+        async with shared.taking_part():
+            await asyncio.sleep(max(0.0, started + at - loop.time()))
+            return await shared.read(api, installation_id=1, commits=repository)
+
+    repositories = [commits(1, 100), commits(2, 100), commits(3, 98)]
+    # the first reader is due at 1.2 s, the second at 1.8 s: the third comes between
+    results = await asyncio.gather(
+        *(arrive(at, r) for at, r in zip((0.0, 0.6, 1.4), repositories, strict=True))
+    )
+    assert query_sizes(api) == [COMMITS_PER_QUERY, COMMITS_PER_QUERY]
+    for found, asked in zip(results, repositories, strict=True):
+        assert_answers(found, asked)
+
+
+async def test_a_lone_reader_is_sent_at_its_deadline() -> None:
+    api = FakeGraphQL()
+    shared = SharedCheckQueries(max_wait_seconds=0.3, share_below=COMMITS_PER_QUERY)
+    shared.expect(5)  # partners announced that never come
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    found = await read_one(shared, api, commits(1, 40))
+    assert 0.3 <= loop.time() - started < 3.0
+    assert_answers(found, commits(1, 40))
+    assert query_sizes(api) == [40]
+
+
 async def test_a_reader_that_does_not_take_part_is_served_at_once() -> None:
     api = FakeGraphQL()
     shared = SharedCheckQueries(max_wait_seconds=30)
