@@ -59,7 +59,12 @@ from prwatch.github.ratelimit_reading import (
     limit_delay,
     read_rate_limit,
 )
-from prwatch.github.responses import ApiResponse, GraphQLResponse, graphql_cost
+from prwatch.github.responses import (
+    ApiResponse,
+    GraphQLResponse,
+    graphql_cost_of,
+    read_graphql_body,
+)
 from prwatch.github.stats import CONNECTION_ERROR, TIMEOUT, RequestStats
 from prwatch.github.urls import graphql_url_for, links_of, resolve_url, route_label
 
@@ -269,10 +274,7 @@ class GitHubClient:
                 raise UnexpectedResponse(
                     f"{GRAPHQL_ROUTE} answered {response.status}: {response.message()}"
                 )
-            body = response.json()
-            if not isinstance(body, dict):
-                raise UnexpectedResponse(f"{GRAPHQL_ROUTE} answered a JSON {type(body).__name__}")
-            errors = tuple(e for e in body.get("errors") or () if isinstance(e, dict))
+            data_json, errors = read_graphql_body(response, GRAPHQL_ROUTE)
             kind = graphql_limit_kind(errors)
             if kind is LimitKind.NOT_LIMITED:
                 break
@@ -287,12 +289,12 @@ class GitHubClient:
                 extra={"route": GRAPHQL_ROUTE, "status": 200, "kind": kind.value, "wait": delay},
             )
             await self._sleep(delay)
-        cost = graphql_cost(body.get("data"))
+        cost = graphql_cost_of(data_json)
         # The secondary limit counts a query as 1 point, its primary cost aside; that point
         # was reserved up front.
         self.stats.record_points("graphql", cost)
         return GraphQLResponse(
-            data=body.get("data"),
+            data_json=data_json,
             errors=errors,
             rate_limit=response.rate_limit,
             cost=cost,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     text,
 )
 
+from prwatch.domain.check_runs import CheckRunRow
 from prwatch.domain.models import (
     Change,
     ChangeKind,
@@ -59,8 +60,8 @@ _CHECK_RUN_KEPT_ON_UPDATE = {"id", "first_seen_at"}
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
-# The columns of a check run snapshot, in ``_check_run_tuple``'s order.
-_CHECK_RUN_STATE_COLUMNS = (
+# The columns of a check run, in ``CheckRunRow``'s order.
+_CHECK_RUN_ROW_COLUMNS = (
     check_runs.c.id,
     check_runs.c.repository_id,
     check_runs.c.head_sha,
@@ -72,21 +73,6 @@ _CHECK_RUN_STATE_COLUMNS = (
     check_runs.c.app_slug,
     check_runs.c.check_suite_id,
 )
-
-
-def _check_run_tuple(run: CheckRunSnapshot) -> tuple[Any, ...]:
-    return (
-        run.id,
-        run.repository_id,
-        run.head_sha,
-        run.name,
-        run.status,
-        run.conclusion,
-        run.started_at,
-        run.completed_at,
-        run.app_slug,
-        run.check_suite_id,
-    )
 
 
 def check_status_rank(status: ColumnElement[Any]) -> ColumnElement[int]:
@@ -167,6 +153,22 @@ class ApplyOperations(StatusOperations, ReviewOperations):
             )
         )
 
+    async def load_open_heads(self, repository_id: int) -> dict[int, tuple[str, datetime]]:
+        """The stored open pull requests' ``(head_sha, updated_at)`` by number: what a sweep
+        needs of them to know which heads to verify, without building their snapshots."""
+        await self._flush_writes()
+        result = await self._connection.execute(
+            select(
+                pull_requests.c.number, pull_requests.c.head_sha, pull_requests.c.updated_at
+            ).where(
+                pull_requests.c.repository_id == repository_id,
+                pull_requests.c.state == "open",
+                pull_requests.c.merged.is_(False),
+                pull_requests.c.removed_at.is_(None),
+            )
+        )
+        return {number: (head_sha, updated_at) for number, head_sha, updated_at in result}
+
     async def pull_request_numbers_by_head_sha(
         self, repository_id: int, head_shas: Iterable[str]
     ) -> dict[str, int]:
@@ -230,7 +232,7 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         return found
 
     async def check_runs_stored_as(
-        self, repository_id: int, observed: Sequence[CheckRunSnapshot]
+        self, repository_id: int, observed: Sequence[CheckRunRow]
     ) -> bool:
         """Whether every observed check run is stored exactly as observed, so that applying
         them would write nothing. One lean query by head SHA (a repository's open heads are
@@ -241,13 +243,13 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         stored: dict[int, tuple[Any, ...]] = {}
         for chunk in chunked(sorted({run.head_sha for run in observed}), MAX_IN_LIST):
             result = await self._connection.execute(
-                select(*_CHECK_RUN_STATE_COLUMNS).where(
+                select(*_CHECK_RUN_ROW_COLUMNS).where(
                     check_runs.c.repository_id == repository_id,
                     check_runs.c.head_sha.in_(chunk),
                 )
             )
             stored.update((row[0], tuple(row)) for row in result)
-        return all(stored.get(run.id) == _check_run_tuple(run) for run in observed)
+        return all(stored.get(run[0]) == run for run in observed)
 
     async def write_change_set(
         self,

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot
+from prwatch.domain.check_runs import CheckRunRow
+from prwatch.domain.models import CommitStatusSnapshot
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import PayloadError, check_run_from_json, commit_status_from_json
@@ -46,7 +47,7 @@ def combined_status_etag_key(repository_id: int, sha: str) -> str:
 class CommitChecks:
     """What discovery found on a repository's head commits."""
 
-    runs: dict[str, list[CheckRunSnapshot]]  # every sha asked for
+    runs: dict[str, list[CheckRunRow]]  # every sha asked for
     statuses: dict[str, list[CommitStatusSnapshot]]
     skipped: list[str] = field(default_factory=list)  # items not as GitHub documents them
     # Combined-status ETags to keep: key → (etag, token fingerprint).
@@ -102,8 +103,8 @@ async def discover_checks(
 
 async def _check_runs_over_rest(
     api: RestReader, installation_id: int, commits: RepositoryCommits, sha: str
-) -> list[CheckRunSnapshot]:
-    runs: list[CheckRunSnapshot] = []
+) -> list[CheckRunRow]:
+    runs: list[CheckRunRow] = []
     async for response in iterate_pages(
         api,
         f"/repos/{commits.owner}/{commits.name}/commits/{sha}/check-runs",
@@ -115,7 +116,9 @@ async def _check_runs_over_rest(
             raise UnexpectedResponse(f"{response.url} answered {response.status}")
         body = response.json()
         items: Sequence[Any] = body.get("check_runs", []) if isinstance(body, dict) else []
-        runs.extend(check_run_from_json(item, commits.repository_id) for item in items)
+        runs.extend(
+            CheckRunRow.of(check_run_from_json(item, commits.repository_id)) for item in items
+        )
     return runs
 
 

@@ -7,15 +7,16 @@ import asyncio
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from prwatch.domain.changes import pr_lifecycle
+from prwatch.domain.check_runs import CheckRunRow
 from prwatch.domain.models import (
     Change,
     ChangeKind,
     ChangeSet,
-    CheckRunSnapshot,
     CommitStatusSnapshot,
     PullRequestSnapshot,
     RemovalReason,
@@ -186,7 +187,7 @@ async def _sweep_once(
                 Observation(
                     repository.id,
                     listing.pull_requests,
-                    check_runs,
+                    [row.snapshot() for row in check_runs],
                     statuses,
                     reviews=reviews.reviews,
                     review_decisions=reviews.decisions,
@@ -205,7 +206,7 @@ async def _sweep_once(
 async def _stored_as_observed(
     tx: StoreTransaction,
     repository_id: int,
-    check_runs: list[CheckRunSnapshot],
+    check_runs: list[CheckRunRow],
     statuses: list[CommitStatusSnapshot],
     found: CommitChecks,
 ) -> bool:
@@ -244,13 +245,13 @@ async def _list(
     *,
     options: SweepOptions,
     now: datetime,
-) -> tuple[SyncState, tuple[str, str] | None, dict[int, PullRequestSnapshot], PullListing]:
+) -> tuple[SyncState, tuple[str, str] | None, dict[int, tuple[str, datetime]], PullListing]:
     """What is stored of the repository (sync state, page 1's ETag and its token's
-    fingerprint, open PRs), and the listing of what changed since."""
+    fingerprint, open PRs' heads), and the listing of what changed since."""
     async with store.transaction(read_only=True) as tx:
         state = await tx.get_sync_state(repository.id) or SyncState(repository.id)
         stored_etag = await tx.get_etag(pulls_etag_key(repository.id))
-        stored_open = await tx.load_open_pull_requests(repository.id)
+        stored_open = await tx.load_open_heads(repository.id)
     full = (
         state.last_full_listing_at is None
         or now - state.last_full_listing_at >= options.full_listing_interval
@@ -285,15 +286,16 @@ def _nothing_to_remember(
 
 
 def _open_heads(
-    stored_open: dict[int, PullRequestSnapshot], listed: list[PullRequestSnapshot]
+    stored_open: Mapping[int, tuple[str, datetime]], listed: list[PullRequestSnapshot]
 ) -> set[str]:
-    """Head SHAs of the PRs that are open once this listing is applied."""
+    """Head SHAs of the PRs that are open once this listing is applied (``stored_open``: the
+    stored open PRs' head SHA and ``updated_at`` by number)."""
     current = dict(stored_open)
     for pr in listed:
         previous = current.get(pr.number)
-        if previous is None or pr.updated_at >= previous.updated_at:
-            current[pr.number] = pr
-    heads = {pr.head_sha for pr in current.values() if pr_lifecycle(pr) == "open"}
+        if previous is None or pr.updated_at >= previous[1]:
+            current[pr.number] = (pr.head_sha if pr_lifecycle(pr) == "open" else "", pr.updated_at)
+    heads = {head for head, _ in current.values() if head}
     # A head stored before the intake checked SHAs would fail the whole check query: such a
     # PR's checks are left unverified (and said so) until a listing brings a real SHA.
     bad = {sha for sha in heads if not _COMMIT_SHA.fullmatch(sha)}

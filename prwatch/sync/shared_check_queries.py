@@ -33,7 +33,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from prwatch.domain.models import CheckRunSnapshot, CommitStatusSnapshot
+from prwatch.domain.check_runs import CheckRunRow
+from prwatch.domain.models import CommitStatusSnapshot
 from prwatch.github.errors import (
     BudgetReserved,
     GitHubUnavailable,
@@ -48,6 +49,7 @@ from prwatch.sync.check_query import (
     build_check_query,
     parse_check_rollups,
 )
+from prwatch.sync.check_reply import decode_check_rollups
 
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
@@ -69,7 +71,7 @@ SHARE_BELOW = 50
 class RepositoryChecks:
     """One repository's commits as the check queries found them."""
 
-    runs: dict[str, list[CheckRunSnapshot]]  # every sha asked for; [] when it has no checks
+    runs: dict[str, list[CheckRunRow]]  # every sha asked for; [] when it has no checks
     truncated: set[str] = field(default_factory=set)  # more contexts than a rollup page holds
     unreadable: dict[str, str] = field(default_factory=dict)  # a GraphQL error on the commit
     missing: bool = False  # GraphQL does not resolve the repository
@@ -342,6 +344,10 @@ async def query_check_rollups(
     failed (no data, or an error that points at no repository)."""
     query, variables = build_check_query(batch)
     response = await api.graphql(query, installation_id=installation_id, variables=variables)
+    if response.data_json is not None:
+        decoded = decode_check_rollups(batch, response.data_json, response.errors)
+        if decoded is not None:
+            return decoded
     if not isinstance(response.data, Mapping):
         names = ", ".join(f"{repo.owner}/{repo.name}" for repo in batch)
         kinds = ", ".join(t for t in response.error_types() if t) or "no data"
