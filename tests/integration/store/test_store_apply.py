@@ -17,6 +17,7 @@ from store_factories import (
     seed_repository,
 )
 
+from prwatch.domain.check_runs import CheckRunRow
 from prwatch.domain.models import (
     Change,
     ChangeKind,
@@ -113,6 +114,50 @@ async def test_load_pull_requests_by_number_and_open_only(store: Store) -> None:
 
     assert set(some) == {2, 3}
     assert set(open_ones) == {1, 3, 5, 7, 9}
+
+
+async def test_check_runs_stored_as_observed_compares_rows(store: Store) -> None:
+    await seed_repository(store)
+    runs = (
+        make_run(id=1, head_sha=SHA_A, started_at=at(1)),
+        make_run(
+            id=2, head_sha=SHA_B, status="completed", conclusion="success", completed_at=at(9)
+        ),
+    )
+    await write(store, ChangeSet(check_runs=runs))
+    rows = [CheckRunRow.of(run) for run in runs]
+
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.check_runs_stored_as(REPOSITORY_ID, rows)
+        assert await tx.check_runs_stored_as(REPOSITORY_ID, [])
+        assert await tx.check_runs_stored_as(REPOSITORY_ID, rows[1:])
+        assert not await tx.check_runs_stored_as(REPOSITORY_ID, [rows[0]._replace(name="other")])
+        assert not await tx.check_runs_stored_as(
+            REPOSITORY_ID, [rows[1]._replace(completed_at=at(10))]
+        )
+        assert not await tx.check_runs_stored_as(REPOSITORY_ID, [rows[0]._replace(id=99)])
+        assert not await tx.check_runs_stored_as(REPOSITORY_ID + 1, rows)
+
+
+async def test_open_heads_are_the_open_pull_requests_head_and_updated_at(store: Store) -> None:
+    await seed_repository(store)
+    prs = tuple(
+        make_pr(
+            number=n,
+            state="open" if n % 2 else "closed",
+            head_sha=f"{n:040x}",
+            updated_at=at(n),
+        )
+        for n in range(1, 7)
+    )
+    await write(store, ChangeSet(pull_requests=prs))
+
+    async with store.transaction(read_only=True) as tx:
+        heads = await tx.load_open_heads(REPOSITORY_ID)
+        elsewhere = await tx.load_open_heads(REPOSITORY_ID + 1)
+
+    assert heads == {n: (f"{n:040x}", at(n)) for n in (1, 3, 5)}
+    assert elsewhere == {}
 
 
 async def test_bulk_write_of_a_thousand_pull_requests_in_one_change_set(store: Store) -> None:
