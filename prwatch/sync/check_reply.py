@@ -158,64 +158,83 @@ def decode_check_rollups(
                 continue
             if contexts.page_info is not None and contexts.page_info.has_next_page:
                 found.truncated.add(key)
+            # The query only asks for lower-case SHAs; anything else is the validators' to judge.
+            plain_sha = _LOWER_SHA.fullmatch(sha) is not None
             for node in contexts.nodes or ():
                 try:
                     if type(node) is _CheckRun:
                         if node.database_id is not None:  # nullable: a run without an id
-                            runs.append(_check_run(node, repository_id, sha))
+                            runs.append(_check_run(node, repository_id, sha, plain_sha))
                     else:
-                        statuses.append(_status(node, repository_id, sha))
+                        statuses.append(_status(node, repository_id, sha, plain_sha))
                 except PayloadError as error:
                     found.skipped.setdefault(key, []).append(str(error))
     return found
 
 
-def _check_run(node: _CheckRun, repository_id: int, sha: str) -> CheckRunRow:
+def _check_run(node: _CheckRun, repository_id: int, sha: str, plain_sha: bool) -> CheckRunRow:
     """What ``check_run_from_graphql`` makes of the node, checked inline when its values are
-    plainly within bounds."""
+    plainly within bounds (``plain_sha``: ``sha`` is a lower-case SHA)."""
     run_id = node.database_id
     assert run_id is not None
+    name = node.name
     suite = node.check_suite
     app = None if suite is None else suite.app
     slug = None if app is None else app.slug
     suite_id = None if suite is None else suite.database_id
     status = _RUN_STATUSES.get(node.status)
     conclusion = node.conclusion
+    started = _SEEN_TIMESTAMPS.get(node.started_at, _UNSEEN)
+    completed = _SEEN_TIMESTAMPS.get(node.completed_at, _UNSEEN)
     if (
-        0 < run_id <= MAX_ID
-        and _LOWER_SHA.fullmatch(sha)
-        and _plain(node.name, MAX_CHECK_NAME)
+        plain_sha
+        and 0 < run_id <= MAX_ID
+        and len(name) <= MAX_CHECK_NAME
+        and name.isascii()  # so no lone surrogate either
+        and "\x00" not in name
         and status is not None
         and (conclusion is None or conclusion in _CONCLUSIONS)
         and (slug is None or (slug != "" and _plain(slug, MAX_SLUG)))
         and (suite_id is None or 0 < suite_id <= MAX_ID)
     ):
         try:
-            started, completed = _timestamp(node.started_at), _timestamp(node.completed_at)
+            if started is _UNSEEN:
+                started = _timestamp(node.started_at)
+            if completed is _UNSEEN:
+                completed = _timestamp(node.completed_at)
         except _Unsure:
             pass
         else:
-            return CheckRunRow(
-                run_id,
-                repository_id,
-                sha,
-                node.name,
-                status,
-                None if conclusion is None else _CONCLUSIONS[conclusion],
-                started,
-                completed,
-                slug,
-                suite_id,
+            return _ROW(
+                CheckRunRow,
+                (
+                    run_id,
+                    repository_id,
+                    sha,
+                    name,
+                    status,
+                    None if conclusion is None else _CONCLUSIONS[conclusion],
+                    started,
+                    completed,
+                    slug,
+                    suite_id,
+                ),
             )
     return CheckRunRow.of(check_run_from_graphql(msgspec.to_builtins(node), repository_id, sha))
 
 
-def _status(node: _StatusContext, repository_id: int, sha: str) -> CommitStatusSnapshot:
+# NamedTuple's own constructor is a Python function; a sweep builds ~100 rows per repository.
+_ROW = tuple.__new__
+
+
+def _status(
+    node: _StatusContext, repository_id: int, sha: str, plain_sha: bool
+) -> CommitStatusSnapshot:
     """What ``commit_status_from_graphql`` makes of the node (see ``_check_run``)."""
     state = _STATUS_STATES.get(node.state)
     description, target_url = node.description, node.target_url
     if (
-        _LOWER_SHA.fullmatch(sha)
+        plain_sha
         and node.context != ""
         and _plain(node.context, MAX_CONTEXT_LENGTH)
         and state is not None
@@ -251,26 +270,27 @@ class _Unsure(Exception):
     """A value the inline checks leave to the validators."""
 
 
-# Timestamps that passed ``validation.timestamp`` once. Its one time-dependent rule (not more
-# than a day ahead of now) only loosens as time goes on, so a value that passed still passes;
-# check runs keep their timestamps, so sweeps meet the same ones again and again.
-_SEEN_TIMESTAMPS: dict[str, datetime] = {}
+# Timestamps that passed ``validation.timestamp`` once (and None, as the validators read a
+# missing one). Its one time-dependent rule (not more than a day ahead of now) only loosens
+# as time goes on, so a value that passed still passes; check runs keep their timestamps, so
+# sweeps meet the same ones again and again.
+_SEEN_TIMESTAMPS: dict[str | None, datetime | None] = {None: None}
 _MAX_SEEN_TIMESTAMPS = 200_000
+_UNSEEN: Any = object()
 
 
 def _timestamp(value: str | None) -> datetime | None:
     """The value as ``validation.timestamp`` reads it; ``_Unsure`` when it refuses it (the
     validators then say why, in their words)."""
-    if value is None:
-        return None
-    known = _SEEN_TIMESTAMPS.get(value)
-    if known is not None:
-        return known
+    known = _SEEN_TIMESTAMPS.get(value, _UNSEEN)
+    if known is not _UNSEEN:
+        return known  # type: ignore[no-any-return]
     try:
         parsed = validation.timestamp(value, "timestamp")
     except validation.InvalidValue:
         raise _Unsure from None
     if len(_SEEN_TIMESTAMPS) >= _MAX_SEEN_TIMESTAMPS:
         _SEEN_TIMESTAMPS.clear()
+        _SEEN_TIMESTAMPS[None] = None
     _SEEN_TIMESTAMPS[value] = parsed
     return parsed
