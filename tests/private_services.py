@@ -28,9 +28,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _wait_for_port(port: int, timeout: float = START_TIMEOUT_S) -> None:
+class ServerExited(RuntimeError):
+    """The server process ended before it listened."""
+
+
+def _wait_for_port(
+    port: int, timeout: float = START_TIMEOUT_S, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServerExited(f"the server for port {port} exited with {process.returncode}")
         with socket.socket() as probe, suppress(OSError):
             probe.settimeout(0.2)
             probe.connect(("127.0.0.1", port))
@@ -57,21 +65,50 @@ class PrivateServer:
     command: list[str]
     port: int
     user: str | None = None
+    # A command that succeeds once the server accepts connections, not only listens.
+    ready_command: list[str] | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> None:
-        argv = (
-            self.command if self.user is None else ["runuser", "-u", self.user, "--", *self.command]
-        )
-        # A session of its own: a kill reaches the server, not only runuser in front of it.
-        self.popen = subprocess.Popen(
-            argv,
+        """Start the server and wait until it listens. A server that exits at once is started
+        again until START_TIMEOUT_S: a PostgreSQL restarted right after a kill can still find
+        its predecessor's lock file (its backends, sessions of their own, outlive it a moment)."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            self.popen = self._spawn()
+            try:
+                _wait_for_port(self.port, process=self.popen)
+                self._wait_until_ready(deadline)
+                return
+            except ServerExited:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _wait_until_ready(self, deadline: float) -> None:
+        while self.ready_command is not None:
+            ready = subprocess.run(self.ready_command, capture_output=True, check=False)
+            if ready.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the server on port {self.port} never accepted connections")
+            time.sleep(0.05)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        # The server is this process's own child, run as ``user`` (no runuser in between), so
+        # that ``kill`` reaps it at once: an unreaped server would keep its PID, and with it
+        # its lock file, alive. A session of its own: a kill reaches it and what it started.
+        account = None if self.user is None else pwd.getpwnam(self.user)
+        return subprocess.Popen(
+            self.command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            user=None if account is None else account.pw_uid,
+            group=None if account is None else account.pw_gid,
+            extra_groups=None if account is None else [],
         )
-        _wait_for_port(self.port)
 
     def kill(self) -> None:
         if self.popen is not None:
@@ -144,6 +181,8 @@ def private_postgres() -> Iterator[tuple[PrivateServer, str]]:
         ],
         port,
         user=user,
+        # Listening is not accepting: a restarted cluster first recovers ("starting up").
+        ready_command=[str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
     )
     server.start()
     try:
