@@ -1,7 +1,10 @@
 """The outage matrix: signed deliveries sent to ``prwatch serve`` (PostgreSQL + Redis, one
 ``prwatch worker``) before, during and after a Redis outage and a PostgreSQL outage, each
 server a private one killed (SIGKILL) and started again; what was acknowledged (2xx) and what
-was applied (the PR is in the database) per phase.
+was applied (the PR is in the database) per phase. The deliveries of the phase before the
+PostgreSQL outage are acknowledged and queued while the worker is frozen (SIGSTOP), and the
+server is killed before it thaws: the worker meets the outage with their jobs in hand. The
+worker's outage lines are counted, and whether it is still running at the end.
 
     python -m bench.outages
 
@@ -12,8 +15,11 @@ which leaves a delivery 30 s before it presumes its job lost.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -57,10 +63,10 @@ def delivery(number: int) -> tuple[bytes, dict[str, str]]:
     return raw, headers
 
 
-def send_phase(url: str, first: int) -> list[int]:
-    """Send PER_PHASE deliveries; the PR numbers whose delivery was acknowledged."""
+def send_phase(url: str, first: int, count: int) -> list[int]:
+    """Send ``count`` deliveries; the PR numbers whose delivery was acknowledged."""
     acknowledged = []
-    for number in range(first, first + PER_PHASE):
+    for number in range(first, first + count):
         raw, headers = delivery(number)
         try:
             response = httpx.post(f"{url}/webhooks", content=raw, headers=headers, timeout=15)
@@ -108,7 +114,16 @@ def wait_for_worker(port: int) -> None:
         client.close()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.outages", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--per-phase", type=int, default=PER_PHASE, help=f"deliveries per phase ({PER_PHASE})"
+    )
+    per_phase = parser.parse_args(argv).per_phase
+    if per_phase < 1:
+        parser.error("--per-phase must be at least 1")
     rows: list[tuple[str, int, int]] = []
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -127,31 +142,57 @@ def main() -> int:
         upgraded = run_prwatch(["db", "upgrade"], env, Path(folder))
         assert upgraded.returncode == 0, upgraded.stderr
         url = start_serve(group, env, free_port())
-        group.start("worker", ["worker", "--ledger-interval", "0"], env)
+        worker = group.start("worker", ["worker", "--ledger-interval", "0"], env)
         wait_for_worker(redis.port)
-        phases: list[tuple[str, Any]] = [
-            ("before any outage", None),
-            ("Redis down", redis.kill),
-            ("Redis back", redis.start),
-            ("PostgreSQL down", postgres.kill),
-            ("PostgreSQL back", postgres.start),
+
+        def freeze() -> None:
+            os.kill(worker.popen.pid, signal.SIGSTOP)
+
+        def kill_postgres_and_thaw() -> None:
+            postgres.kill()
+            os.kill(worker.popen.pid, signal.SIGCONT)
+
+        # (phase, what happens before its deliveries, what happens after them)
+        phases: list[tuple[str, Any, Any]] = [
+            ("before any outage", None, None),
+            ("Redis down", redis.kill, None),
+            ("Redis back", redis.start, None),
+            ("just before PG down", freeze, kill_postgres_and_thaw),
+            ("PostgreSQL down", None, None),
+            ("PostgreSQL back", postgres.start, None),
         ]
         sent: dict[str, list[int]] = {}
-        for index, (name, change) in enumerate(phases):
-            if change is not None:
-                change()
+        for index, (name, before, after) in enumerate(phases):
+            if before is not None:
+                before()
                 time.sleep(2)  # the processes notice
-            sent[name] = send_phase(url, 1 + index * PER_PHASE)
+            sent[name] = send_phase(url, 1 + index * per_phase, per_phase)
+            if after is not None:
+                after()
+                time.sleep(2)
         everything = {n for numbers in sent.values() for n in numbers}
         found = wait_applied(database_url, everything)
         for name, numbers in sent.items():
             rows.append((name, len(numbers), len(set(numbers) & found)))
         print(group.logs()[-3000:] if not everything <= found else "", file=sys.stderr)
+        log = worker.output()
+        worker_lines = {
+            line: log.count(line)
+            for line in (
+                "worker lost its connection",
+                "worker reconnected",
+                "database unreachable: waiting",
+                "database back",
+            )
+        }
+        worker_running = worker.popen.poll() is None
     print(f"{'phase':<20} {'sent':>5} {'acknowledged':>13} {'applied':>8}")
     for name, acknowledged, applied in rows:
-        print(f"{name:<20} {PER_PHASE:>5} {acknowledged:>13} {applied:>8}")
+        print(f"{name:<20} {per_phase:>5} {acknowledged:>13} {applied:>8}")
     lost = sum(acknowledged - applied for _, acknowledged, applied in rows)
     print(f"acknowledged but not applied: {lost}")
+    print("worker log lines: " + ", ".join(f"{line!r} x{n}" for line, n in worker_lines.items()))
+    print(f"worker still running at the end: {'yes' if worker_running else 'no'}")
     return 0 if lost == 0 else 1
 
 

@@ -67,19 +67,24 @@ def run(args: argparse.Namespace) -> int:
         max_jobs=args.max_jobs,
         job_timeout_seconds=args.job_timeout,
     )
-    from prwatch.commands.preflight import check_services
-
-    # Unreachable at start is a setting to fix (one line); lost later is an outage to wait out.
-    asyncio.run(check_services(settings.database_url, settings.redis_url))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_supervise(lambda: create_worker(settings, options, handle_signals=False)))
+    asyncio.run(
+        _supervise(
+            settings.database_url,
+            settings.redis_url,
+            lambda: create_worker(settings, options, handle_signals=False),
+        )
+    )
     return 0
 
 
-async def _supervise(make_worker: Callable[[], Worker]) -> None:
-    """Run workers until SIGTERM or SIGINT, through any Redis or database outage."""
+async def _supervise(database_url: str, redis_url: str, make_worker: Callable[[], Worker]) -> None:
+    """Wait for the database and Redis to answer (a misconfigured one fails the command), then
+    run workers until SIGTERM or SIGINT, through any Redis or database outage."""
+    from prwatch.commands.preflight import wait_for_services
     from prwatch.queue.supervisor import WorkerSupervisor, install_stop_signals
 
     stop = asyncio.Event()
     install_stop_signals(stop)
-    await WorkerSupervisor(make_worker).run(stop)
+    if await wait_for_services(database_url, redis_url, stop=stop):
+        await WorkerSupervisor(make_worker).run(stop)

@@ -52,6 +52,7 @@ from prwatch.store import (
 )
 from prwatch.store.base import writer_turn
 from prwatch.store.deliveries import DEFAULT_CLAIM_TIMEOUT
+from prwatch.store.outages import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ async def process_deliveries(
             outcomes += await _apply(context.store, together)
             together = []
         except Exception as error:
-            log.warning(
+            log.log(
+                _level(error),
                 "applying deliveries together failed: applying each alone",
                 extra={"deliveries": len(together), "error": f"{type(error).__name__}: {error}"},
             )
@@ -245,7 +247,7 @@ async def _failed(
     message = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
     if is_retryable(error):
         await _mark_quietly(store, stored.guid, DeliveryStatus.PENDING, message)
-        log.warning("delivery failed, will retry", extra=where | {"error": message})
+        log.log(_level(error), "delivery failed, will retry", extra=where | {"error": message})
         retry = RetryableJobError(message, retry_after=retry_after(error), reported=True)
         return _caused(retry, error)
     await _mark_quietly(store, stored.guid, DeliveryStatus.FAILED, message)
@@ -264,5 +266,12 @@ async def _mark_quietly(store: Store, guid: str, status: DeliveryStatus, error: 
     try:
         async with writer_turn(store.engine), store.transaction() as tx:
             await tx.mark_delivery(guid, status, error)
-    except Exception:
-        log.warning("could not record a delivery's failure", extra={"delivery_id": guid})
+    except Exception as failure:
+        log.log(
+            _level(failure), "could not record a delivery's failure", extra={"delivery_id": guid}
+        )
+
+
+def _level(error: BaseException) -> int:
+    """An unreachable database is logged once, by the queue's database gate, not per delivery."""
+    return logging.DEBUG if is_database_outage(error) else logging.WARNING

@@ -12,6 +12,11 @@ batch its delivery is applied in, see ``prwatch.events.batching``), so that a bu
 deliveries is applied in few transactions and never waits behind sweep jobs, and sweep jobs
 keep their own, smaller, number of workers.
 
+A database outage pauses the workers instead of using up tries: the first job that fails
+because the database is unreachable closes the queue's database gate
+(``prwatch.queue.database_gate``), the job goes back to the queue with its try uncounted, and
+every worker waits for the gate to open before its next job.
+
 Nothing lives only here: webhook deliveries are in the database before they are queued, so on
 ``start`` the queue enqueues every delivery still pending — and, this being the only process
 of the embedded mode, every one a crash left in processing — again.
@@ -27,7 +32,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from prwatch.backoff import Backoff
 from prwatch.events.errors import already_reported, is_retryable, retry_after
+from prwatch.queue.database_gate import DatabaseGate, database_probe, release_claims
 from prwatch.queue.port import PROCESS_DELIVERY, RERUNNABLE_JOBS, JobRunner, QueueUnavailable
 from prwatch.store import DeliveryStatus, Store
 from prwatch.store.types import utc_now
@@ -65,6 +72,7 @@ class InProcessQueue:
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 60.0,
         close_timeout_seconds: float = 30.0,
+        database_backoff: Backoff | None = None,
     ) -> None:
         if workers < 1 or delivery_workers < 1:
             raise ValueError(
@@ -79,6 +87,8 @@ class InProcessQueue:
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
         self._close_timeout = close_timeout_seconds
+        self._database_backoff = database_backoff or Backoff()
+        self._gate: DatabaseGate | None = None  # built on start, with the store to probe
         self._ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._delivery_ready: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._active: set[str] = set()  # queued, deferred, running or waiting to retry
@@ -91,12 +101,18 @@ class InProcessQueue:
         self._functions: Mapping[str, JobRunner] | None = None
         self._context: Any = None
         self._closed = False
+        self._closing = asyncio.Event()
+        self._held = 0  # jobs taken by a worker that waits for the database
         # Told of every run: (job, seconds it ran, outcome ok/retry/failed). For metrics.
         self.job_observer: Callable[[str, float, str], None] | None = None
 
     @property
     def started(self) -> bool:
         return bool(self._workers)
+
+    @property
+    def database_gate(self) -> DatabaseGate | None:
+        return self._gate
 
     async def enqueue(
         self, job: str, *args: str | int, job_id: str, defer_seconds: float = 0.0
@@ -127,7 +143,8 @@ class InProcessQueue:
         return await self.enqueue(job, *args, job_id=job_id)
 
     async def depth(self) -> int:
-        return self._ready.qsize() + self._delivery_ready.qsize() + len(self._deferred)
+        waiting = self._ready.qsize() + self._delivery_ready.qsize() + len(self._deferred)
+        return waiting + self._held
 
     async def start(self, context: _HasStore, job_functions: Mapping[str, JobRunner]) -> None:
         """Start the workers, then enqueue the deliveries the database still holds unprocessed.
@@ -142,6 +159,7 @@ class InProcessQueue:
             raise ValueError(f"jobs queued without a function: {', '.join(sorted(unknown))}")
         self._functions = dict(job_functions)
         self._context = context
+        self._gate = DatabaseGate(database_probe(context.store), backoff=self._database_backoff)
         self._workers = [
             asyncio.create_task(self._work(self._ready), name=f"prwatch-job-worker-{n}")
             for n in range(self._worker_count)
@@ -197,6 +215,9 @@ class InProcessQueue:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
+        if self._gate is not None:
+            await self._gate.aclose()
         for handle in self._deferred.values():
             handle.cancel()
         self._deferred.clear()
@@ -243,6 +264,11 @@ class InProcessQueue:
             entry = await ready.get()
             if entry is None:
                 return
+            if self._gate is not None and not self._gate.is_open:
+                await self._wait_for_database(entry)
+                if self._closed:  # closing while waiting: the job is the database's again
+                    self._finish(entry)
+                    continue
             await self._run(entry)
 
     async def _run(self, entry: _Job) -> None:
@@ -263,6 +289,9 @@ class InProcessQueue:
             self._finish(entry)
             raise
         except Exception as error:  # a job boundary: retry what is transient, log the rest
+            if self._hand_back_on_outage(entry, error):
+                self._observe(entry, started, "retry")
+                return
             retrying = is_retryable(error) and entry.tries < self._max_tries and not self._closed
             self._observe(entry, started, "retry" if retrying else "failed")
             if retrying:
@@ -280,6 +309,39 @@ class InProcessQueue:
         finally:
             self._running.discard(entry.job_id)
         self._finish(entry)
+
+    def _hand_back_on_outage(self, entry: _Job, error: Exception) -> bool:
+        """A job that failed because the database is unreachable goes back to the queue with
+        its try uncounted; the gate logs the outage once and holds the workers until the
+        database answers."""
+        if self._gate is None or self._closed:
+            return False
+        recovery = None
+        if entry.name == PROCESS_DELIVERY and entry.args:
+            guids = [str(guid) for guid in entry.args]
+            recovery = release_claims(self._context.store, guids, utc_now())
+        if not self._gate.report(error, on_recovery=recovery):
+            return False
+        entry.tries -= 1
+        log.debug(
+            "job handed back: database unreachable",
+            extra={"job": entry.name, "job_id": entry.job_id, "error": str(error)},
+        )
+        self._ready_for(entry).put_nowait(entry)
+        return True
+
+    async def _wait_for_database(self, entry: _Job) -> None:
+        """Hold ``entry`` until the gate opens (or the queue closes)."""
+        assert self._gate is not None
+        opened = asyncio.ensure_future(self._gate.wait_open())
+        closing = asyncio.ensure_future(self._closing.wait())
+        self._held += 1
+        try:
+            await asyncio.wait({opened, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._held -= 1
+            opened.cancel()
+            closing.cancel()
 
     def _observe(self, entry: _Job, started: float, outcome: str) -> None:
         if self.job_observer is not None:

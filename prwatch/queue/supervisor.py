@@ -1,4 +1,4 @@
-"""Keep an arq worker running through Redis and database outages of any length.
+"""Keep an arq worker running through Redis outages of any length.
 
 arq's worker stops for good when its Redis connection fails (its poll loop raises). The
 supervisor runs it, and when it stops for any reason but a stop request, lets the jobs it was
@@ -9,7 +9,9 @@ period and hands back the rest (cancelled: their transactions roll back, and arq
 runs them again).
 
 While a worker runs, the supervisor publishes its heartbeat (``prwatch.queue.heartbeat``),
-which ``/readyz`` reads.
+which ``/readyz`` reads. A database outage does not stop the worker: its database gate
+(``prwatch.queue.database_gate``) pauses job picking until the database answers, and the
+heartbeat goes on.
 """
 
 from __future__ import annotations
@@ -17,38 +19,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import signal
 import socket
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arq.worker import Worker
 
+from prwatch.backoff import Backoff
 from prwatch.queue import heartbeat
+from prwatch.queue.database_gate import GATE_CONTEXT_KEY
 from prwatch.queue.keys import HEALTH_CHECK_KEY
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delays between restarts: doubling from ``first_seconds`` up to ``cap_seconds``, each
-    drawn between half and all of that (jitter, so that many workers do not reconnect in step)."""
-
-    first_seconds: float = 0.5
-    cap_seconds: float = 30.0
-
-    def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
-        ceiling = min(self.cap_seconds, self.first_seconds * 2.0 ** min(attempt, 32))
-        return ceiling * (0.5 + 0.5 * draw())
+__all__ = ["Backoff", "SupervisorOptions", "WorkerSupervisor", "install_stop_signals"]
 
 
 @dataclass(frozen=True, slots=True)
 class SupervisorOptions:
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     # How long running jobs get to finish on a stop request, or when the worker lost Redis.
     grace_seconds: float = 20.0
     heartbeat_interval_seconds: float = heartbeat.HEARTBEAT_INTERVAL_SECONDS
@@ -130,6 +122,9 @@ class WorkerSupervisor:
     async def _stop(self, worker: Worker, main: asyncio.Task[None]) -> None:
         """Take no more jobs, let the running ones finish within the grace period, cancel the
         rest (handed back) and the worker's loop."""
+        gate = worker.ctx.get(GATE_CONTEXT_KEY)
+        if gate is not None:  # a database coming back must not turn job picking on again
+            await gate.aclose()
         worker.allow_pick_jobs = False
         await self._finish_running_jobs(worker)
         worker.handle_sig(signal.SIGTERM)  # cancels what is still running, and the loop

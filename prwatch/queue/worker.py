@@ -17,13 +17,21 @@ from typing import Any
 
 from arq import Retry
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import retry_key_prefix
 from arq.cron import CronJob, cron
 from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
 
+from prwatch.backoff import Backoff
 from prwatch.config import Settings
 from prwatch.context import ProcessContext, create_job_context
 from prwatch.events.errors import already_reported, is_retryable, retry_after
+from prwatch.queue.database_gate import (
+    GATE_CONTEXT_KEY,
+    DatabaseGate,
+    database_probe,
+    release_claims,
+)
 from prwatch.queue.jobs import job_functions
 from prwatch.queue.keys import HEALTH_CHECK_KEY, QUEUE_NAME
 from prwatch.queue.port import (
@@ -39,6 +47,7 @@ from prwatch.queue.port import (
 )
 from prwatch.queue.reruns import rerun_if_asked, run_starting
 from prwatch.queue.scheduler import Schedule
+from prwatch.store.types import utc_now
 from prwatch.web.operator_app import OperatorListener
 
 log = logging.getLogger(__name__)
@@ -67,6 +76,8 @@ class WorkerOptions:
     sweep_keep_result_seconds: float = 3600.0
     # Per-tick cron ids are kept this long, so a slower worker does not queue a finished tick.
     cron_keep_result_seconds: float = 60.0
+    # How the worker probes a database it lost (``prwatch.queue.database_gate``).
+    database_backoff: Backoff = field(default_factory=Backoff)
 
     def __post_init__(self) -> None:
         if self.max_jobs < 1 or self.max_tries < 1:
@@ -101,6 +112,9 @@ def worker_settings(
         log.info("worker started", extra={"jobs": sorted(runners)})
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        gate: DatabaseGate | None = ctx.get(GATE_CONTEXT_KEY)
+        if gate is not None:
+            await gate.aclose()
         listener: OperatorListener | None = ctx.pop(LISTENER_KEY, None)
         if listener is not None:
             await listener.stop()
@@ -164,6 +178,17 @@ def create_worker(
     )
     # arq adds a fixed 10 s; the margin is ours to choose (a killed worker's job waits for it).
     worker.in_progress_timeout_s = options.job_timeout_seconds + options.in_progress_margin_seconds
+
+    async def probe() -> None:
+        context: ProcessContext = worker.ctx[CONTEXT_KEY]
+        await database_probe(context.store)()
+
+    def pick_jobs(database_answers: bool) -> None:
+        worker.allow_pick_jobs = database_answers
+
+    worker.ctx[GATE_CONTEXT_KEY] = DatabaseGate(
+        probe, backoff=options.database_backoff, on_change=pick_jobs
+    )
     return worker
 
 
@@ -245,6 +270,9 @@ def arq_job(name: str, runner: JobRunner, options: WorkerOptions) -> WorkerCorou
             await runner(context, *args)
             outcome = "ok"
         except Exception as error:  # the job's boundary: retry what is transient
+            if await _hand_back_on_outage(ctx, name, args, error):
+                outcome = "retry"
+                raise Retry(defer=_outage_defer(ctx)) from error
             if not is_retryable(error):
                 log.exception("job failed", extra={"job": name, "job_args": list(args)})
                 raise
@@ -270,3 +298,35 @@ def arq_job(name: str, runner: JobRunner, options: WorkerOptions) -> WorkerCorou
     run.__name__ = run.__qualname__ = name
     job: WorkerCoroutine = run
     return job
+
+
+async def _hand_back_on_outage(
+    ctx: dict[Any, Any], name: str, args: tuple[Any, ...], error: Exception
+) -> bool:
+    """When ``error`` says the database is unreachable: close the worker's gate (it stops
+    picking jobs until the database answers) and hand the job back without counting the try,
+    so that an outage of any length never uses up a job's tries. The gate logs the outage
+    once; the job itself only at debug level."""
+    gate: DatabaseGate | None = ctx.get(GATE_CONTEXT_KEY)
+    if gate is None:
+        return False
+    context: ProcessContext = ctx[CONTEXT_KEY]
+    recovery = None
+    if name == PROCESS_DELIVERY and args:
+        recovery = release_claims(context.store, [str(guid) for guid in args], utc_now())
+    if not gate.report(error, on_recovery=recovery):
+        return False
+    log.debug("job handed back: database unreachable", extra={"job": name, "error": str(error)})
+    redis = ctx.get("redis")
+    job_id = ctx.get("job_id")
+    if redis is not None and job_id is not None:
+        try:  # arq counted this try when the job started: uncount it
+            await redis.decr(retry_key_prefix + str(job_id))
+        except Exception:  # Redis away too: the try stays counted
+            log.debug("could not uncount the try of a handed-back job", extra={"job": name})
+    return True
+
+
+def _outage_defer(ctx: dict[Any, Any]) -> float:
+    gate: DatabaseGate = ctx[GATE_CONTEXT_KEY]
+    return gate.backoff.first_seconds

@@ -18,10 +18,14 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from prwatch.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 CHANGES_CHANNEL = "prwatch_changes"
-RECONNECT_SECONDS = 1.0
+# Reconnection delays: doubling from 1 s to 30 s, with jitter (``prwatch.backoff``).
+RECONNECT_FIRST_SECONDS = 1.0
+RECONNECT_CAP_SECONDS = 30.0
 
 
 class ChangeListener:
@@ -33,6 +37,7 @@ class ChangeListener:
         self._url = url
         self._on_signal = on_signal
         self._task: asyncio.Task[None] | None = None
+        self._lost = False  # from a lost connection until listening again: logged once each
         self.listening = False
 
     def start(self) -> None:
@@ -49,17 +54,24 @@ class ChangeListener:
     async def _run(self) -> None:
         # Imported here: only PostgreSQL deployments get here (asyncpg ships no type hints).
         asyncpg: Any = importlib.import_module("asyncpg")
+        backoff = Backoff(RECONNECT_FIRST_SECONDS, RECONNECT_CAP_SECONDS)
         dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+        attempt = 0
         while True:
             try:
                 await self._listen(asyncpg, dsn)
-                log.warning("change listener lost its database connection; reconnecting")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                error = "connection lost"
+                attempt = 0  # it listened: the outage starts now
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as failure:
+                error = f"{type(failure).__name__}: {failure}"
+            if not self._lost:
+                self._lost = True
                 log.warning(
-                    "change listener cannot listen; readers poll meanwhile",
-                    extra={"error": str(error)},
+                    "change listener lost its database connection: readers poll meanwhile",
+                    extra={"error": error},
                 )
-            await asyncio.sleep(RECONNECT_SECONDS)
+            await asyncio.sleep(backoff.delay(attempt))
+            attempt += 1
 
     async def _listen(self, asyncpg: Any, dsn: str) -> None:
         """Listen until the connection is lost."""
@@ -69,6 +81,9 @@ class ChangeListener:
             connection.add_termination_listener(lambda _connection: lost.set())
             await connection.add_listener(CHANGES_CHANNEL, self._notified)
             self.listening = True
+            if self._lost:
+                self._lost = False
+                log.warning("change listener listening again")
             self._on_signal()
             await lost.wait()
         finally:

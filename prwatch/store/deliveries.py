@@ -219,6 +219,26 @@ class DeliveryOperations(TransactionBase):
         if result.rowcount == 0:
             raise UnknownDelivery(guid)
 
+    async def release_claims(self, guids: Sequence[str], *, claimed_before: datetime) -> list[str]:
+        """Put back to pending those of ``guids`` still processing under a claim taken before
+        ``claimed_before``: claims whose job failed when the database went away, before it
+        could record that. A claim taken later (another job, after the outage) is left alone.
+        The released GUIDs."""
+        released: list[str] = []
+        for chunk in chunked(sorted(set(guids)), MAX_IN_LIST):
+            result = await self._connection.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.guid.in_(chunk),
+                    deliveries.c.status == DeliveryStatus.PROCESSING.value,
+                    deliveries.c.claimed_at <= claimed_before,
+                )
+                .values(status=DeliveryStatus.PENDING.value, claimed_at=None)
+                .returning(deliveries.c.guid)
+            )
+            released += result.scalars()
+        return sorted(released)
+
     async def get_delivery(self, guid: str) -> StoredDelivery | None:
         result = await self._connection.execute(select(deliveries).where(deliveries.c.guid == guid))
         row = result.first()

@@ -50,6 +50,7 @@ class ChangeFeed:
         self._position = 0
         self._task: asyncio.Task[None] | None = None
         self._listener: ChangeListener | None = None
+        self._failing = False  # the last read failed (logged once per outage)
         self._started = asyncio.Lock()
 
     @property
@@ -109,7 +110,13 @@ class ChangeFeed:
             try:
                 await self._read_new()
             except RetryableStoreError as error:
-                log.warning("change feed cannot read the log", extra={"error": str(error)})
+                if not self._failing:  # once per outage, not per poll
+                    self._failing = True
+                    log.warning("change feed cannot read the log", extra={"error": str(error)})
+                continue
+            if self._failing:
+                self._failing = False
+                log.warning("change feed reads the log again")
 
     async def _read_new(self) -> None:
         while True:

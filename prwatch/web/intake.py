@@ -29,6 +29,7 @@ from prwatch.queue.port import PROCESS_DELIVERY, JobQueue, QueueUnavailable
 from prwatch.store import Store
 from prwatch.store.base import writer_turn
 from prwatch.store.deliveries import NewDelivery, check_new_delivery
+from prwatch.store.outages import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class DeliveryIntake:
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
         self.transactions = 0  # committed or not: how many the intake opened
+        self._database_lost = False  # logged once when lost, once when back
 
     async def record(self, delivery: NewDelivery) -> bool:
         """Store ``delivery`` as pending (or ignored when not handled); True once committed,
@@ -96,7 +98,8 @@ class DeliveryIntake:
             if len(batch) == 1:
                 _settle(batch[0], error=error)
                 return
-            log.warning(
+            log.log(
+                logging.DEBUG if is_database_outage(error) else logging.WARNING,
                 "storing a batch of deliveries failed: storing them one by one",
                 extra={"deliveries": len(batch), "error": str(error)},
             )
@@ -149,8 +152,21 @@ class DeliveryIntake:
 
     async def _transaction(self, deliveries: list[NewDelivery]) -> set[str]:
         self.transactions += 1
-        async with writer_turn(self._store.engine), self._store.transaction() as tx:
-            return await tx.record_deliveries(deliveries)
+        try:
+            async with writer_turn(self._store.engine), self._store.transaction() as tx:
+                recorded = await tx.record_deliveries(deliveries)
+        except Exception as error:
+            if is_database_outage(error) and not self._database_lost:
+                self._database_lost = True
+                log.warning(
+                    "database unreachable: deliveries answered 503 until it is back",
+                    extra={"error": f"{type(error).__name__}: {error}"[:300]},
+                )
+            raise
+        if self._database_lost:
+            self._database_lost = False
+            log.warning("database back: deliveries stored again")
+        return recorded
 
 
 def _settle(waiting: _Waiting, *, new: bool = False, error: Exception | None = None) -> None:

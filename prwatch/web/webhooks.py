@@ -23,6 +23,7 @@ from prwatch.github import validation
 from prwatch.github.signature import verify
 from prwatch.store import StoreError
 from prwatch.store.deliveries import NewDelivery
+from prwatch.store.outages import is_database_outage
 from prwatch.web.intake import DeliveryIntake
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,11 @@ async def _receive(request: Request) -> JSONResponse:
         # the 2xx.
         new = await request_intake(request).record(delivery)
     except (StoreError, OSError) as problem:
-        log.warning(
-            "could not store a delivery", extra={"delivery_id": guid, "error": str(problem)}
+        # An outage is logged once by the intake, not per delivery.
+        log.log(
+            logging.DEBUG if is_database_outage(problem) else logging.WARNING,
+            "could not store a delivery",
+            extra={"delivery_id": guid, "error": str(problem)},
         )
         return error(503, "cannot store the delivery now; please redeliver")
     if not new:

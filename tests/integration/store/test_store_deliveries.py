@@ -119,3 +119,30 @@ async def test_bad_deliveries_are_refused(store: Store) -> None:
         ):
             with pytest.raises(InvalidStoreInput):
                 await tx.record_delivery(guid, event, None, None, None, payload)  # type: ignore[arg-type]
+
+
+async def test_release_claims_puts_back_only_claims_older_than_the_outage(
+    store: Store, clock: FakeClock
+) -> None:
+    for guid in ("old-claim", "new-claim", "done", "pending"):
+        await record(store, guid)
+    async with store.transaction() as tx:
+        await tx.claim_delivery("old-claim")
+        await tx.claim_delivery("done")
+        await tx.mark_delivery("done", DeliveryStatus.DONE)
+    clock.advance(10)
+    async with store.transaction() as tx:  # claimed by another job once the outage was over
+        await tx.claim_delivery("new-claim")
+        released = await tx.release_claims(
+            ["old-claim", "new-claim", "done", "pending", "unknown"], claimed_before=at(5)
+        )
+        assert released == ["old-claim"]
+        statuses = await tx.delivery_statuses(["old-claim", "new-claim", "done", "pending"])
+        again = await tx.claim_delivery("old-claim")  # claimable at once, not after a timeout
+    assert statuses == {
+        "old-claim": DeliveryStatus.PENDING,
+        "new-claim": DeliveryStatus.PROCESSING,
+        "done": DeliveryStatus.DONE,
+        "pending": DeliveryStatus.PENDING,
+    }
+    assert again is not None and again.attempts == 2

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 
+from prwatch.backoff import Backoff
 from prwatch.events.errors import RetryableJobError
 from prwatch.queue.inprocess import InProcessQueue
 from prwatch.queue.port import REFRESH_PULL_REQUEST, QueueUnavailable
-from prwatch.store import DatabaseUnavailable
+from prwatch.store import DatabaseUnavailable, TransactionConflict
 
 
 class Context:
@@ -46,27 +48,75 @@ async def test_a_job_id_is_not_queued_twice_while_queued_or_running() -> None:
 
 async def test_transient_errors_retry_until_max_tries_and_others_do_not() -> None:
     queue = fast_queue(max_tries=3)
-    tries: dict[str, int] = {"flaky": 0, "down": 0, "broken": 0}
+    tries: dict[str, int] = {"flaky": 0, "conflict": 0, "broken": 0}
 
     async def flaky(context: Any, *args: str | int) -> None:
         tries["flaky"] += 1
         if tries["flaky"] < 3:
             raise RetryableJobError("not yet")
 
-    async def down(context: Any, *args: str | int) -> None:
-        tries["down"] += 1
-        raise DatabaseUnavailable("database down")
+    async def conflict(context: Any, *args: str | int) -> None:
+        tries["conflict"] += 1
+        raise TransactionConflict("deadlock detected")
 
     async def broken(context: Any, *args: str | int) -> None:
         tries["broken"] += 1
         raise ValueError("a bug")
 
-    await queue.start(Context(), {"flaky": flaky, "down": down, "broken": broken})
+    await queue.start(Context(), {"flaky": flaky, "conflict": conflict, "broken": broken})
     for name in tries:
         await queue.enqueue(name, job_id=name)
     await queue.drain()
-    assert tries == {"flaky": 3, "down": 3, "broken": 1}
+    assert tries == {"flaky": 3, "conflict": 3, "broken": 1}
     assert await queue.depth() == 0
+    await queue.aclose()
+
+
+class FlakyStore:
+    """A store whose database answers ``ping`` only once ``up``."""
+
+    def __init__(self) -> None:
+        self.up = asyncio.Event()
+        self.pings = 0
+
+    async def ping(self) -> None:
+        self.pings += 1
+        if not self.up.is_set():
+            raise DatabaseUnavailable("connection refused")
+
+
+async def test_a_database_outage_pauses_the_workers_without_using_up_tries(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = InProcessQueue(
+        max_tries=2,
+        backoff_seconds=0.001,
+        database_backoff=Backoff(first_seconds=0.001, cap_seconds=0.005),
+    )
+    context = Context()
+    context.store = store = FlakyStore()
+    ran: list[str] = []
+
+    async def needs_database(context: Any, *args: str | int) -> None:
+        if not store.up.is_set():
+            raise DatabaseUnavailable("connection refused")
+        ran.append(str(args[0]))
+
+    await queue.start(context, {"job": needs_database})
+    for name in ("a", "b", "c"):
+        await queue.enqueue("job", name, job_id=name)
+    for _ in range(1000):
+        if store.pings >= 10:
+            break
+        await asyncio.sleep(0.001)
+    gate = queue.database_gate
+    assert gate is not None and not gate.is_open
+    assert ran == [] and await queue.depth() > 0  # waiting, not dropped after two tries
+    store.up.set()
+    await asyncio.wait_for(queue.drain(), 5)
+    assert sorted(ran) == ["a", "b", "c"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["database unreachable: waiting", "database back"]
     await queue.aclose()
 
 
