@@ -16,8 +16,8 @@ What this client guarantees:
 - 404s and other 4xx come back as responses; 5xx and connection errors are retried with
   backoff, then raise ``GitHubUnavailable``;
 - rate limits: a bounded wait and one retry, else ``RateLimited``; sweep traffic stops at the
-  reserve with ``BudgetReserved``; concurrency, per-route and GraphQL-points caps keep it under
-  the secondary limits;
+  reserve with ``BudgetReserved``; concurrency, per-route, GraphQL-points and GraphQL-time
+  caps keep it under the secondary limits;
 - tokens, JWTs and keys never reach a repr, a log line or an exception message.
 """
 
@@ -153,6 +153,10 @@ class GitHubClient:
         window_sleep = sleep if monotonic is not time.monotonic else asyncio.sleep
         self._budgets = BudgetBook()
         self._in_flight = asyncio.Semaphore(self.limits.max_concurrency)
+        self._graphql_in_flight = asyncio.Semaphore(self.limits.graphql_max_concurrency)
+        # The quickest REST answer seen: the network's share of an answer time (a REST answer
+        # carries little server time), left out of what a GraphQL query is charged.
+        self._round_trip: float | None = None
         self._routes = SlidingWindowLimiter(
             self.limits.route_limit,
             self.limits.route_window_seconds,
@@ -255,20 +259,19 @@ class GitHubClient:
         """
         waited = False
         while True:
-            await self._graphql_time.acquire(GRAPHQL_TIME_KEY)  # one unit up front
-            started = self._monotonic()
-            raw, auth, _ = await self._request(
-                "POST",
-                self._graphql_url,
-                route=GRAPHQL_ROUTE,
-                json_body={"query": query, "variables": dict(variables or {})},
-                authorize=self._installation_authorizer(installation_id),
-                budget=_BudgetRule(installation_id, "graphql", spend_reserve),
-                window=(self._graphql_points, GRAPHQL_POINTS_KEY),
-                attempts=1,
-            )
-            took = self._monotonic() - started
-            self._graphql_time.add(GRAPHQL_TIME_KEY, int(took / GRAPHQL_TIME_UNIT_SECONDS) - 1)
+            async with self._graphql_in_flight:
+                # One unit up front; the exchange charges the rest of its server time.
+                await self._graphql_time.acquire(GRAPHQL_TIME_KEY)
+                raw, auth, _ = await self._request(
+                    "POST",
+                    self._graphql_url,
+                    route=GRAPHQL_ROUTE,
+                    json_body={"query": query, "variables": dict(variables or {})},
+                    authorize=self._installation_authorizer(installation_id),
+                    budget=_BudgetRule(installation_id, "graphql", spend_reserve),
+                    window=(self._graphql_points, GRAPHQL_POINTS_KEY),
+                    attempts=1,
+                )
             response = self._response(raw, auth, None)
             if response.status != 200:
                 raise UnexpectedResponse(
@@ -476,6 +479,7 @@ class GitHubClient:
         for attempt in range(1, attempts + 1):
             await limiter.acquire(key)  # before taking a concurrency slot: waiting holds none
             async with self._in_flight:
+                started = self._monotonic()
                 try:
                     async with asyncio.timeout(self.limits.request_timeout_seconds):
                         raw = await self._http.request(
@@ -490,6 +494,7 @@ class GitHubClient:
                     failure = TIMEOUT
                 except httpx.TransportError:
                     failure = CONNECTION_ERROR
+                self._observe_answer_time(route, self._monotonic() - started, failure is None)
             if failure is None:
                 self.stats.record_request(route, raw.status_code)
                 # Installation budgets only: GraphQL points are charged by graphql() from the
@@ -509,6 +514,16 @@ class GitHubClient:
                 )
                 await self._sleep(delay)
         raise GitHubUnavailable(f"{route}: {failure} on each of {attempts} attempts")
+
+    def _observe_answer_time(self, route: str, seconds: float, answered: bool) -> None:
+        """Charge a GraphQL query's server time (its answer time less the round trip; a query
+        cut by the timeout too); learn the round trip from REST answers."""
+        if route == GRAPHQL_ROUTE:
+            server = max(0.0, seconds - (self._round_trip or 0.0))
+            units = int(server / GRAPHQL_TIME_UNIT_SECONDS) - 1  # one was taken up front
+            self._graphql_time.add(GRAPHQL_TIME_KEY, units)
+        elif answered and (self._round_trip is None or seconds < self._round_trip):
+            self._round_trip = seconds
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """Client knobs and the limiters that keep prwatch under GitHub's limits.
 
 GitHub's secondary limits (100 concurrent requests, 900 points per minute per REST endpoint,
-2,000 GraphQL points per minute) come with no header saying how close one is
-(https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api), so the
-client stays under them proactively with the defaults below.
+2,000 GraphQL points per minute, 60 s of GraphQL CPU time per 60 s of real time) come with no
+header saying how close one is
+(https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api,
+https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api),
+so the client stays under them proactively with the defaults below.
 """
 
 from __future__ import annotations
@@ -23,11 +25,18 @@ class ClientLimits:
     backoff_factor: float = 2.0
     backoff_max_seconds: float = 10.0
     max_concurrency: int = 50  # GitHub's cap is 100 in flight, REST and GraphQL together
+    # GraphQL queries in flight at once (within max_concurrency). GitHub allows 60 s of GraphQL
+    # CPU time per minute, on average one query's server time per second: two in flight hide
+    # the round trip, more only queue, and a queued query's answer time is waiting, not CPU,
+    # yet would be charged to the time budget below (against one busy server, each answer
+    # time holds the others' server time too).
+    graphql_max_concurrency: int = 2
     route_limit: int = 800  # requests per route per window (GitHub: 900 points/min); 304s count
     route_window_seconds: float = 60.0
     graphql_points_per_minute: int = 1800  # GitHub: 2,000, a query counting 1 whatever its cost
-    # GitHub also allows 60 s of GraphQL CPU time per 60 s: the time GraphQL answers take here
-    # (an upper bound of GitHub's CPU time) is held under this many seconds a minute.
+    # GitHub also allows 60 s of GraphQL CPU time per 60 s and says to estimate it by response
+    # times: each query's answer time less the round trip (the quickest REST answer seen) is
+    # held under this many seconds a minute.
     graphql_seconds_per_minute: float = 50.0
     reserve_points: int = 500  # sweep traffic stops at this many remaining points
     max_wait_seconds: float = 60.0  # longest rate-limit wait inside a request; else RateLimited
@@ -41,7 +50,13 @@ class ClientLimits:
                 continue
             if value < 0:
                 raise ValueError(f"ClientLimits.{spec.name} must not be negative, got {value}")
-        for name in ("max_attempts", "max_concurrency", "route_limit", "graphql_points_per_minute"):
+        for name in (
+            "max_attempts",
+            "max_concurrency",
+            "graphql_max_concurrency",
+            "route_limit",
+            "graphql_points_per_minute",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"ClientLimits.{name} must be at least 1")
         for name in (

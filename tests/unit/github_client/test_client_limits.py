@@ -85,6 +85,7 @@ def test_client_limits_validate_their_values() -> None:
     for bad in (
         {"max_attempts": 0},
         {"max_concurrency": 0},
+        {"graphql_max_concurrency": 0},
         {"route_limit": 0},
         {"request_timeout_seconds": 0},
         {"reserve_points": -1},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -244,6 +245,50 @@ async def test_graphql_answer_time_is_held_under_the_minutes_budget(
         assert clock.sleeps == []  # 40 s spent, but the second had room when it started
         await client.graphql("{ x }", installation_id=7)
         assert clock.sleeps and sum(clock.sleeps) > 0  # the third waited for the window
+
+
+async def test_graphql_time_leaves_out_the_round_trip(github: FakeGitHub, clock: FakeClock) -> None:
+    """GitHub's CPU time is estimated by answer times: the network's share (the quickest REST
+    answer, here the token request) is not GitHub's CPU and is not charged."""
+    handle = github.handle
+
+    async def one_second_away(request: httpx.Request) -> httpx.Response:
+        clock.now += 1  # every answer crosses a network 1 s long
+        return await handle(request)
+
+    def ten_seconds_of_server_time(request: httpx.Request) -> httpx.Response:
+        clock.now += 10
+        return json_response(200, {"data": {"rateLimit": {"cost": 1}}})
+
+    github.handle = one_second_away  # type: ignore[method-assign]
+    github.routes["POST /graphql"] = ten_seconds_of_server_time
+    async with github.client(graphql_seconds_per_minute=21) as client:
+        for _ in range(3):
+            await client.graphql("{ x }", installation_id=7)
+        # 10 s charged each: the third had room (its 11 s answers would have filled 22 s).
+        assert clock.sleeps == []
+        await client.graphql("{ x }", installation_id=7)
+        assert clock.sleeps and sum(clock.sleeps) > 0
+
+
+async def test_graphql_queries_in_flight_are_capped(github: FakeGitHub) -> None:
+    """A few GraphQL queries at once: more would only queue, and be charged for queueing."""
+    in_flight = most = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)  # the others get every chance to start meanwhile
+        in_flight -= 1
+        return json_response(200, {"data": {"rateLimit": {"cost": 1}}})
+
+    github.routes["POST /graphql"] = answer
+    async with github.client(graphql_max_concurrency=3) as client:
+        await asyncio.gather(*(client.graphql("{ x }", installation_id=7) for _ in range(6)))
+    assert most == 3
+    assert len(github.requests_to("/graphql")) == 6
 
 
 async def test_a_graphql_5xx_is_not_sent_again_at_the_same_size(github: FakeGitHub) -> None:
