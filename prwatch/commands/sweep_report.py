@@ -51,8 +51,8 @@ async def sweep_with_progress(settings: Settings, *, show_progress: bool) -> Swe
     for outcome in report.failed:
         console.print(f"[red]failed[/red] {outcome.full_name}: {outcome.error}")
     for outcome in report.repositories:
-        for note in outcome.skipped[:10]:  # GitHub answered an item out of its documented shape
-            console.print(f"[yellow]skipped[/yellow] {outcome.full_name}: {escape(note)}")
+        for item in outcome.skipped[:10]:  # GitHub answered an item out of its documented shape
+            console.print(f"[yellow]skipped[/yellow] {outcome.full_name}: {escape(item.note)}")
     if report.error:
         console.print(f"[red]error[/red] {report.error}")
     return report

@@ -41,6 +41,7 @@ from prwatch.github.validation import (
     MAX_TITLE,
     MAX_URL,
     InvalidValue,
+    UnknownState,
 )
 
 NO_ACCOUNT_LOGIN = ""  # an installation whose `account` GitHub sends as null
@@ -70,7 +71,7 @@ def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRe
     fields = _Fields(obj, "pull_request")
     state = fields.string("state")
     if state not in PR_STATES:
-        raise PayloadError(f"pull_request.state: expected 'open' or 'closed', got {state!r}")
+        raise UnknownState(f"pull_request.state: expected 'open' or 'closed', got {state[:40]!r}")
     merged_at = fields.timestamp("merged_at")
     # List items have no `merged` key; there `merged_at` is the only sign of a merge.
     merged = fields.optional_bool("merged")
@@ -237,9 +238,11 @@ def review_decision_from_graphql(value: object, where: str = "reviewDecision") -
     """GraphQL's `reviewDecision` in lower case; null (no review required) stays None."""
     if value is None:
         return None
-    if not isinstance(value, str) or value.lower() not in REVIEW_DECISIONS:
+    if not isinstance(value, str):
+        raise PayloadError(f"{where}: expected a string, got {_describe(value)}")
+    if value.lower() not in REVIEW_DECISIONS:
         known = ", ".join(sorted(REVIEW_DECISIONS))
-        raise PayloadError(f"{where}: unknown review decision {value!r} (known: {known})")
+        raise UnknownState(f"{where}: unknown review decision {value[:40]!r} (known: {known})")
     return value.lower()
 
 
@@ -299,21 +302,21 @@ def _full_name(fields: _Fields) -> str:
 def _check_status(status: str, where: str) -> str:
     if status not in CHECK_RUN_STATUSES:
         known = ", ".join(sorted(CHECK_RUN_STATUSES))
-        raise PayloadError(f"{where}: unknown check run status {status!r} (known: {known})")
+        raise UnknownState(f"{where}: unknown check run status {status[:40]!r} (known: {known})")
     return status
 
 
 def _status_state(state: str, where: str) -> str:
     if state not in STATUS_STATES:
         known = ", ".join(sorted(STATUS_STATES))
-        raise PayloadError(f"{where}: unknown commit status state {state!r} (known: {known})")
+        raise UnknownState(f"{where}: unknown commit status state {state[:40]!r} (known: {known})")
     return state
 
 
 def _review_state(state: str, where: str) -> str:
     if state not in REVIEW_STATES:
         known = ", ".join(sorted(REVIEW_STATES))
-        raise PayloadError(f"{where}: unknown review state {state!r} (known: {known})")
+        raise UnknownState(f"{where}: unknown review state {state[:40]!r} (known: {known})")
     return state
 
 

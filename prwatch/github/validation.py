@@ -54,6 +54,10 @@ class InvalidValue(ValueError):
     """A value from GitHub that prwatch refuses to store; the message names the field."""
 
 
+class UnknownState(InvalidValue):
+    """A state, status or decision outside the set GitHub documents for the field."""
+
+
 def github_id(value: object, where: str) -> int:
     """A GitHub database id: a positive integer within 64 bits."""
     return _bounded_integer(value, where, MAX_ID)

@@ -123,6 +123,13 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        self.skipped_items = Counter(
+            "prwatch_sweep_skipped_items",
+            "Items the sweep skipped because GitHub answered them out of its documented shape "
+            "(each fails alone), by kind and reason",
+            ["kind", "reason"],
+            registry=registry,
+        )
         self.errors = Counter(
             "prwatch_errors",
             "Errors and warnings logged, by exception type (or 'none') and logger",
@@ -151,6 +158,9 @@ class Metrics:
 
     def observe_job(self, job: str, seconds: float, outcome: str) -> None:
         self.job_duration.labels(job, outcome).observe(seconds)
+
+    def observe_skipped(self, kind: str, reason: str) -> None:
+        self.skipped_items.labels(kind, reason).inc()
 
     def observe_repository_sweep(self, full_name: str, seconds: float, *, ok: bool) -> None:
         self.repository_sweep_duration.labels(full_name, "ok" if ok else "failed").observe(seconds)

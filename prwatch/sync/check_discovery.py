@@ -10,9 +10,9 @@ status per context) conditionally, with the ETag of the last read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from prwatch.domain.check_runs import CheckRunRow
 from prwatch.domain.models import CommitStatusSnapshot
@@ -22,6 +22,7 @@ from prwatch.github.payloads import PayloadError, check_run_from_json, commit_st
 from prwatch.github.port import GraphQLApi, RestReader
 from prwatch.sync.check_query import RepositoryCommits
 from prwatch.sync.shared_check_queries import RepositoryChecks, SharedCheckQueries
+from prwatch.sync.skipped import SkippedItem, SkippedKind
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class CommitChecks:
 
     runs: dict[str, list[CheckRunRow]]  # every sha asked for
     statuses: dict[str, list[CommitStatusSnapshot]]
-    skipped: list[str] = field(default_factory=list)  # items not as GitHub documents them
+    skipped: list[SkippedItem] = field(default_factory=list)  # not as GitHub documents them
     # Combined-status ETags to keep: key → (etag, token fingerprint).
     etags: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -93,7 +94,7 @@ async def discover_checks(
             [combined_status_etag_key(commits.repository_id, sha) for sha in truncated]
         )
     for sha in truncated:
-        found.runs[sha] = await _check_runs_over_rest(api, installation_id, commits, sha)
+        found.runs[sha] = await _check_runs_over_rest(api, installation_id, commits, sha, found)
         etag = etags.get(combined_status_etag_key(commits.repository_id, sha))
         found.statuses[sha] = await _combined_status(
             api, installation_id, commits, sha, etag, found
@@ -102,8 +103,14 @@ async def discover_checks(
 
 
 async def _check_runs_over_rest(
-    api: RestReader, installation_id: int, commits: RepositoryCommits, sha: str
+    api: RestReader,
+    installation_id: int,
+    commits: RepositoryCommits,
+    sha: str,
+    found: CommitChecks,
 ) -> list[CheckRunRow]:
+    """Every check run of one commit; one GitHub answers out of its documented shape is
+    skipped and reported, the others kept."""
     runs: list[CheckRunRow] = []
     async for response in iterate_pages(
         api,
@@ -115,10 +122,14 @@ async def _check_runs_over_rest(
         if response.status != 200:
             raise UnexpectedResponse(f"{response.url} answered {response.status}")
         body = response.json()
-        items: Sequence[Any] = body.get("check_runs", []) if isinstance(body, dict) else []
-        runs.extend(
-            CheckRunRow.of(check_run_from_json(item, commits.repository_id)) for item in items
-        )
+        items = body.get("check_runs") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise UnexpectedResponse(f"{response.url} answered no list of check_runs")
+        for item in items:
+            try:
+                runs.append(CheckRunRow.of(check_run_from_json(item, commits.repository_id)))
+            except PayloadError as error:
+                found.skipped.append(SkippedItem.refused(SkippedKind.CHECK_RUN, error, sha))
     return runs
 
 
@@ -155,12 +166,14 @@ async def _combined_status(
         if pages == 1 and response.etag and response.token_fingerprint:
             first_etag = (response.etag, response.token_fingerprint)
         body = response.json()
-        items: Sequence[Any] = body.get("statuses", []) if isinstance(body, dict) else []
+        items = body.get("statuses") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise UnexpectedResponse(f"{response.url} answered no list of statuses")
         for item in items:
             try:
                 statuses.append(commit_status_from_json(item, commits.repository_id, sha=sha))
             except PayloadError as error:
-                found.skipped.append(f"{sha}: {error}")
+                found.skipped.append(SkippedItem.refused(SkippedKind.COMMIT_STATUS, error, sha))
     if pages == 1 and first_etag is not None:
         found.etags[combined_status_etag_key(commits.repository_id, sha)] = first_etag
     return statuses

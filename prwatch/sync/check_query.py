@@ -21,8 +21,10 @@ from typing import Any
 
 from prwatch.domain.check_runs import CheckRunRow
 from prwatch.domain.models import CommitStatusSnapshot
+from prwatch.github import validation
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.payloads import PayloadError, check_run_from_graphql, commit_status_from_graphql
+from prwatch.sync.skipped import SkippedItem, SkippedKind, SkipReason
 
 COMMITS_PER_QUERY = 149  # round(149 / 100) = 1 point
 CONTEXTS_PER_COMMIT = 100
@@ -54,7 +56,7 @@ class CheckRollups:
     statuses: dict[tuple[int, str], list[CommitStatusSnapshot]] = field(default_factory=dict)
     # Rollup nodes that are not what GitHub documents (a state outside its enum, …): skipped,
     # and reported, so that one odd node does not fail the whole repository.
-    skipped: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    skipped: dict[tuple[int, str], list[SkippedItem]] = field(default_factory=dict)
     # Commits with more than CONTEXTS_PER_COMMIT contexts: read them over REST instead.
     truncated: set[tuple[int, str]] = field(default_factory=set)
     missing_repositories: set[int] = field(default_factory=set)
@@ -144,18 +146,32 @@ def parse_check_rollups(
             if key in found.unreadable:
                 continue
             commit = repository.get(f"c{c}")
-            if not isinstance(commit, Mapping):
+            if commit is None:
                 continue  # unknown to GitHub yet (eventual consistency): nothing to verify
-            rollup = commit.get("statusCheckRollup")
-            if not isinstance(rollup, Mapping):
+            # False: no object where a commit belongs (unreadable, below).
+            rollup = commit.get("statusCheckRollup") if isinstance(commit, Mapping) else False
+            if rollup is None:
                 continue  # no checks at all: GitHub answers null
-            contexts = rollup.get("contexts") or {}
-            if (contexts.get("pageInfo") or {}).get("hasNextPage"):
+            contexts = (rollup.get("contexts") or {}) if isinstance(rollup, Mapping) else None
+            nodes = (contexts.get("nodes") or []) if isinstance(contexts, Mapping) else None
+            page = (contexts.get("pageInfo") or {}) if isinstance(contexts, Mapping) else None
+            if not isinstance(nodes, list) or not isinstance(page, Mapping):
+                # Not what the query asked for: this commit only, read over REST.
+                found.unreadable[key] = "its check rollup is not as GitHub documents it"
+                continue
+            if page.get("hasNextPage"):
                 found.truncated.add(key)
-            for node in contexts.get("nodes") or ():
-                if not isinstance(node, Mapping):
+            for node in nodes:
+                typename = node.get("__typename") if isinstance(node, Mapping) else None
+                if not isinstance(typename, str):
+                    found.skipped.setdefault(key, []).append(
+                        SkippedItem(
+                            SkippedKind.ROLLUP_NODE,
+                            SkipReason.INVALID,
+                            f"a rollup node without a type: {validation.shown(node)}",
+                        )
+                    )
                     continue
-                typename = node.get("__typename")
                 if typename == "CheckRun":
                     if node.get("databaseId") is None:
                         # Nullable in GitHub's schema: a run prwatch cannot key by id is not
@@ -164,14 +180,16 @@ def parse_check_rollups(
                     try:
                         run = check_run_from_graphql(node, repo.repository_id, head_sha=sha)
                     except PayloadError as error:
-                        found.skipped.setdefault(key, []).append(str(error))
+                        skipped = SkippedItem.refused(SkippedKind.CHECK_RUN, error)
+                        found.skipped.setdefault(key, []).append(skipped)
                         continue
                     found.runs[key].append(CheckRunRow.of(run))
                 elif typename == "StatusContext":
                     try:
                         status = commit_status_from_graphql(node, repo.repository_id, sha)
                     except PayloadError as error:
-                        found.skipped.setdefault(key, []).append(str(error))
+                        skipped = SkippedItem.refused(SkippedKind.COMMIT_STATUS, error)
+                        found.skipped.setdefault(key, []).append(skipped)
                         continue
                     found.statuses[key].append(status)
     return found

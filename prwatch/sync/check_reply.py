@@ -40,6 +40,7 @@ from prwatch.github.payloads import (
 )
 from prwatch.github.validation import MAX_CHECK_NAME, MAX_DESCRIPTION, MAX_ID, MAX_SLUG, MAX_URL
 from prwatch.sync.check_query import CheckRollups, RepositoryCommits, place_errors, query_layout
+from prwatch.sync.skipped import SkippedItem, SkippedKind
 
 # GraphQL's enums as the schema spells them, and REST's lower case that prwatch keeps.
 _RUN_STATUSES = {status.upper(): status for status in CHECK_RUN_STATUSES}
@@ -168,7 +169,12 @@ def decode_check_rollups(
                     else:
                         statuses.append(_status(node, repository_id, sha, plain_sha))
                 except PayloadError as error:
-                    found.skipped.setdefault(key, []).append(str(error))
+                    kind = (
+                        SkippedKind.CHECK_RUN
+                        if type(node) is _CheckRun
+                        else SkippedKind.COMMIT_STATUS
+                    )
+                    found.skipped.setdefault(key, []).append(SkippedItem.refused(kind, error))
     return found
 
 

@@ -31,6 +31,7 @@ from prwatch.sync.options import SweepOptions
 from prwatch.sync.processor import sweep_repositories
 from prwatch.sync.repository_sweep import RepositoryOutcome, sweep_repository
 from prwatch.sync.shared_check_queries import SharedCheckQueries
+from prwatch.sync.skipped import SkippedItem, notes
 
 log = logging.getLogger(__name__)
 
@@ -343,9 +344,9 @@ def _tally(metered: MeteredApi, outcome: RepositoryOutcome) -> SweepTally:
     )
 
 
-def skipped_summary(skipped: list[str]) -> str | None:
+def skipped_summary(skipped: list[SkippedItem]) -> str | None:
     """What the sweep record keeps of the items a repository's sweep skipped (it still
     succeeded): how many, and the first reasons."""
     if not skipped:
         return None
-    return f"skipped {len(skipped)} unreadable item(s): " + "; ".join(skipped[:5])[:1000]
+    return f"skipped {len(skipped)} unreadable item(s): " + "; ".join(notes(skipped[:5]))[:1000]

@@ -25,6 +25,7 @@ from prwatch.domain.models import (
     RepositorySnapshot,
     Source,
 )
+from prwatch.github import validation
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.pagination import iterate_pages
 from prwatch.github.payloads import PayloadError, installation_from_json, repository_from_json
@@ -33,6 +34,7 @@ from prwatch.github.responses import ApiResponse
 from prwatch.store.records import RepositoryRecord
 from prwatch.store.store import Store, StoreTransaction
 from prwatch.sync.repository_sweep import remove_repository, rename_repository
+from prwatch.sync.skipped import SkippedItem, SkippedKind, count_skipped
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,14 +59,14 @@ class Inventory:
     repositories: list[RepositoryRecord] = field(default_factory=list)
     failed_installations: dict[int, str] = field(default_factory=dict)
     # Listed items prwatch could not read, each with why: reported, skipped, not removed.
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
     changes_by_kind: Counter[str] = field(default_factory=Counter)
 
     def troubles(self) -> list[str]:
         """What discovery could not do, one line each (the sweep reports them)."""
         return [
             *(f"installation {i}: {e}" for i, e in sorted(self.failed_installations.items())),
-            *(f"skipped {what}" for what in self.skipped),
+            *(f"skipped {item.note}" for item in self.skipped),
         ]
 
 
@@ -89,7 +91,9 @@ def repositories_etag_key(installation_id: int) -> str:
 async def discover_inventory(store: Store, api: InventoryApi) -> Inventory:
     """Sync installations and their repositories; return the repositories to sweep."""
     inventory = Inventory()
-    listed = _read_items(await _app_pages(api), "installation", installation_from_json, inventory)
+    listed = _read_items(
+        await _app_pages(api), SkippedKind.INSTALLATION, installation_from_json, inventory
+    )
     for installation_id in listed.unreadable_ids:
         inventory.failed_installations[installation_id] = "listed in a shape prwatch cannot read"
     async with store.transaction() as tx:
@@ -103,6 +107,7 @@ async def discover_inventory(store: Store, api: InventoryApi) -> Inventory:
         for installation in inventory.active_installations:
             if installation.id not in inventory.failed_installations:
                 inventory.repositories.extend(await tx.list_repositories(installation.id))
+    count_skipped(inventory.skipped)
     return inventory
 
 
@@ -121,22 +126,32 @@ async def _app_pages(api: InventoryApi) -> list[Any]:
 
 
 def _read_items(
-    raw: Sequence[Any], what: str, read: Callable[[Any], T], inventory: Inventory
+    raw: Sequence[Any], what: SkippedKind, read: Callable[[Any], T], inventory: Inventory
 ) -> _Listing[T]:
     listing: _Listing[T] = _Listing()
     for index, item in enumerate(raw):
         try:
             listing.items.append(read(item))
         except PayloadError as error:
-            item_id = item.get("id") if isinstance(item, Mapping) else None
-            if isinstance(item_id, int) and not isinstance(item_id, bool):
+            item_id = _readable_id(item)
+            if item_id is not None:
                 listing.unreadable_ids.add(item_id)
-                inventory.skipped.append(f"{what} {item_id}: {error}")
+                where = f"{what} {item_id}"
             else:
                 listing.complete = False
-                inventory.skipped.append(f"{what} #{index} of the listing: {error}")
-            log.warning("unreadable %s skipped", what, extra={"error": str(error)})
+                where = f"{what} #{index} of the listing"
+            inventory.skipped.append(SkippedItem.refused(what, error, where))
+            log.warning("unreadable %s skipped", what.value, extra={"error": str(error)})
     return listing
+
+
+def _readable_id(item: Any) -> int | None:
+    """The id of an item that is unreadable otherwise, if it has a valid one."""
+    item_id = item.get("id") if isinstance(item, Mapping) else None
+    try:
+        return validation.github_id(item_id, "id")
+    except validation.InvalidValue:
+        return None
 
 
 async def _sync_installations(
@@ -198,7 +213,10 @@ async def _sync_repositories(
         raw.extend(repos)
     assert first is not None  # iterate_pages yields at least the first page
     listed = _read_items(
-        raw, "repository", lambda item: repository_from_json(item, installation_id), inventory
+        raw,
+        SkippedKind.REPOSITORY,
+        lambda item: repository_from_json(item, installation_id),
+        inventory,
     )
     async with store.transaction() as tx:
         await _apply_repository_listing(tx, installation_id, listed, inventory)

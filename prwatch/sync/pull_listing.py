@@ -15,11 +15,13 @@ from enum import StrEnum
 from typing import Any
 
 from prwatch.domain.models import PullRequestSnapshot
+from prwatch.github import validation
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.payloads import PayloadError, pull_request_from_json
 from prwatch.github.port import RestReader
 from prwatch.github.responses import ApiResponse
 from prwatch.github.skim import PageShapeError, skim_pull_request_page
+from prwatch.sync.skipped import SkippedItem, SkippedKind
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class PullListing:
     new_full_name: str | None = None  # set when GitHub redirected: renamed or transferred
     complete: bool = False  # every PR was listed (first or full listing)
     pages: int = 0
-    bad_items: list[str] = field(default_factory=list)  # per-PR errors, the rest still applies
+    bad_items: list[SkippedItem] = field(default_factory=list)  # each fails alone
     # Page 1's conditional request missed, and its ETag came from another token: GitHub's
     # ETags vary by token, so the miss says nothing about whether the list changed.
     missed_for_token: bool = False
@@ -138,8 +140,10 @@ def _read_page(
         try:
             pr = pull_request_from_json(item, repository_id)
         except PayloadError as error:
-            number = item.get("number") if isinstance(item, dict) else None
-            listing.bad_items.append(f"#{number}: {error}")
+            number = _number_shown(item)
+            listing.bad_items.append(
+                SkippedItem.refused(SkippedKind.PULL_REQUEST, error, f"#{number}")
+            )
             log.warning(
                 "unreadable PR in listing",
                 extra={"repository_id": repository_id, "pr_number": number, "error": str(error)},
@@ -149,6 +153,16 @@ def _read_page(
         if stop_at is not None and pr.updated_at <= stop_at:
             reached = True
     return reached
+
+
+def _number_shown(item: Any) -> str:
+    """An unreadable item's PR number for a report: itself when it is one, else described
+    (a hostile value is not repeated whole)."""
+    number = item.get("number") if isinstance(item, dict) else None
+    try:
+        return str(validation.pr_number(number, "number"))
+    except validation.InvalidValue:
+        return validation.shown(number)
 
 
 def _decode_page(response: ApiResponse, repository_id: int) -> list[Any]:

@@ -39,6 +39,7 @@ from prwatch.sync.pull_listing import (
 )
 from prwatch.sync.review_query import PullReviews, read_reviews
 from prwatch.sync.shared_check_queries import SharedCheckQueries
+from prwatch.sync.skipped import SkippedItem, count_skipped, notes
 
 log = logging.getLogger(__name__)
 _COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
@@ -59,7 +60,7 @@ class RepositoryOutcome:
     conditional_misses_token_changed: int = 0
     # Items GitHub answered that are not as it documents them (a status state outside its
     # enum, …): left out of the apply, the rest of the repository applied.
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
     # Nothing changed and nothing was written: the caller records ``last_swept_at`` (in one
     # statement for the whole sweep, see ``StoreTransaction.mark_swept``).
     unchanged: bool = False
@@ -81,11 +82,13 @@ async def sweep_repository(
     checks = checks if checks is not None else SharedCheckQueries()
     for attempt in range(1, options.retry_attempts + 1):
         outcome.attempts = attempt
+        outcome.skipped = []  # what the last attempt skipped is what is reported and counted
         try:
             await _sweep_once(
                 store, api, repository, options=options, now=now, outcome=outcome, checks=checks
             )
             outcome.ok, outcome.error = True, None
+            count_skipped(outcome.skipped)
             return outcome
         except (RateLimited, BudgetReserved) as error:
             # Waiting here would stall the sweep: leave this repository to the next one.
@@ -106,6 +109,7 @@ async def sweep_repository(
             )
             break
     outcome.changes_by_kind.clear()
+    count_skipped(outcome.skipped)
     await _record_failure(store, repository.id, outcome.error or "failed")
     return outcome
 
@@ -169,7 +173,7 @@ async def _sweep_once(
     if outcome.skipped:
         log.warning(
             "sweep skipped items GitHub answered out of its documented shape",
-            extra={"repository_id": repository.id, "skipped": outcome.skipped[:20]},
+            extra={"repository_id": repository.id, "skipped": notes(outcome.skipped[:20])},
         )
 
     if _nothing_to_remember(state, listing, stored_etag):

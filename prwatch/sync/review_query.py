@@ -17,6 +17,7 @@ from prwatch.domain.models import ReviewSnapshot
 from prwatch.github.errors import GitHubUnavailable, UnexpectedResponse
 from prwatch.github.payloads import PayloadError, review_decision_from_graphql, review_from_graphql
 from prwatch.github.port import GraphQLApi
+from prwatch.sync.skipped import SkippedItem, SkippedKind, SkipReason
 
 PULLS_PER_QUERY = 149
 REVIEWS_PER_PULL = 100
@@ -27,7 +28,7 @@ _REVIEW_FIELDS = "databaseId author { login } state submittedAt commit { oid }"
 class PullReviews:
     reviews: list[ReviewSnapshot] = field(default_factory=list)
     decisions: dict[int, str | None] = field(default_factory=dict)  # by PR number
-    skipped: list[str] = field(default_factory=list)  # items not as GitHub documents them
+    skipped: list[SkippedItem] = field(default_factory=list)  # not as GitHub documents them
     queries: int = 0
 
 
@@ -58,18 +59,26 @@ def parse_reviews(
         pull = repository.get(f"p{i}")
         if not isinstance(pull, Mapping):
             continue  # not visible yet (eventual consistency): the next sweep reads it
+        where = f"#{number}"
         try:
             found.decisions[number] = review_decision_from_graphql(pull.get("reviewDecision"))
         except PayloadError as error:
-            found.skipped.append(f"#{number}: {error}")
+            found.skipped.append(SkippedItem.refused(SkippedKind.REVIEW_DECISION, error, where))
         connection = pull.get("latestReviews") or {}
-        if (connection.get("pageInfo") or {}).get("hasNextPage"):
-            found.skipped.append(f"#{number}: more than {REVIEWS_PER_PULL} reviewers, first kept")
-        for node in connection.get("nodes") or ():
+        nodes = (connection.get("nodes") or []) if isinstance(connection, Mapping) else None
+        page = (connection.get("pageInfo") or {}) if isinstance(connection, Mapping) else None
+        if not isinstance(nodes, list) or not isinstance(page, Mapping):
+            note = f"{where}: latestReviews is not as GitHub documents it"
+            found.skipped.append(SkippedItem(SkippedKind.REVIEW, SkipReason.INVALID, note))
+            continue
+        if page.get("hasNextPage"):
+            note = f"{where}: more than {REVIEWS_PER_PULL} reviewers, first kept"
+            found.skipped.append(SkippedItem(SkippedKind.REVIEW, SkipReason.TOO_MANY, note))
+        for node in nodes:
             try:
                 found.reviews.append(review_from_graphql(node, repository_id, number))
             except PayloadError as error:
-                found.skipped.append(f"#{number}: {error}")
+                found.skipped.append(SkippedItem.refused(SkippedKind.REVIEW, error, where))
 
 
 async def read_reviews(

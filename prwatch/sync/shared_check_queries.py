@@ -50,6 +50,7 @@ from prwatch.sync.check_query import (
     parse_check_rollups,
 )
 from prwatch.sync.check_reply import decode_check_rollups
+from prwatch.sync.skipped import SkippedItem
 
 # Long enough for a partner's listing request to come back (GitHub answers in ~100 ms), short
 # beside a sweep.
@@ -76,7 +77,7 @@ class RepositoryChecks:
     unreadable: dict[str, str] = field(default_factory=dict)  # a GraphQL error on the commit
     missing: bool = False  # GraphQL does not resolve the repository
     statuses: dict[str, list[CommitStatusSnapshot]] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)  # rollup nodes not as GitHub documents
+    skipped: list[SkippedItem] = field(default_factory=list)  # nodes not as GitHub documents
 
 
 @dataclass(slots=True, eq=False)
@@ -302,8 +303,8 @@ class SharedCheckQueries:
             for sha in shas:
                 request.found.runs[sha] = rollups.runs.get((repository_id, sha), [])
                 request.found.statuses[sha] = rollups.statuses.get((repository_id, sha), [])
-                for note in rollups.skipped.get((repository_id, sha), []):
-                    request.found.skipped.append(f"{sha}: {note}")
+                for item in rollups.skipped.get((repository_id, sha), []):
+                    request.found.skipped.append(item.at(sha))
                 if (repository_id, sha) in rollups.truncated:
                     request.found.truncated.add(sha)
                 if (repository_id, sha) in rollups.unreadable:

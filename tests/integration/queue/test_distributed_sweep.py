@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from sqlalchemy import func, select
 
 from prwatch.queue.port import SWEEP
 from prwatch.store import SweepStatus
 from prwatch.store.schema import changes
 from prwatch.store.sweep_jobs import SweepRepositoryStatus
+from prwatch.web.operator_app import create_operator_app
 from tests.integration.queue.harness import queue_env
 
 
@@ -91,3 +93,39 @@ async def test_a_second_sweep_is_skipped_while_one_runs(postgres_url: str, redis
         )
         assert done.recorded and done.finished is None
         assert not twice.recorded
+
+
+async def test_a_workers_listener_counts_what_its_sweep_jobs_skipped(
+    postgres_url: str, redis_url: str
+) -> None:
+    async with queue_env(postgres_url, redis_url, repos=1, prs=2, open_ratio=1.0) as env:
+        world = env.sim.world
+        (repository_id,) = world.repositories
+        head = world.repositories[repository_id].pulls[0].head_sha
+        # GraphQL's EXPECTED: a rollup state no status was posted with; skipped, reported.
+        odd = world.create_status(repository_id, head, state="pending", context="required/ci")
+        odd.state = "expected"
+        planner = await env.context()
+        assert await planner.queue.enqueue(SWEEP, job_id="sweep-test")
+        await asyncio.wait_for((await env.worker()).async_run(), 30)
+
+        _, worker_context = env.contexts  # the planner's, then the worker's own
+        operator = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_operator_app(worker_context)),
+            base_url="http://metrics.test",
+        )
+        async with operator:
+            scraped = (await operator.get("/metrics")).text
+        counted = [
+            line
+            for line in scraped.splitlines()
+            if line.startswith("prwatch_sweep_skipped_items_total")
+        ]
+        assert counted == [
+            'prwatch_sweep_skipped_items_total{kind="commit_status",reason="unknown_state"} 1.0'
+        ]
+        async with planner.store.transaction(read_only=True) as tx:
+            (sweep,) = await tx.recent_sweeps()
+            (row,) = await tx.list_sweep_repositories(sweep.id)
+        assert row.status is SweepRepositoryStatus.OK
+        assert (row.tally.error or "").startswith("skipped 1 unreadable item(s): ")

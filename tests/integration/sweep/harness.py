@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,23 @@ async def no_wait(seconds: float) -> None:
     return None
 
 
+class RewritingTransport(httpx.AsyncBaseTransport):
+    """The simulator, with the JSON answers of some paths rewritten."""
+
+    def __init__(self, app: Any, rewrites: Mapping[str, Callable[[Any], Any]]) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._rewrites = rewrites
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        rewrite = self._rewrites.get(request.url.path)
+        if rewrite is None or response.status_code != 200:
+            return response
+        body = json.loads(await response.aread())
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(200, headers=headers, json=rewrite(body))
+
+
 @dataclass
 class SweepEnv:
     sim: Simulator
@@ -36,6 +54,16 @@ class SweepEnv:
 
     async def sweep(self) -> SweepReport:
         return await run_sweep(self.store, self.client, options=self.options)
+
+    def rewriting_client(self, rewrites: Mapping[str, Callable[[Any], Any]]) -> GitHubClient:
+        """A client whose answers to the paths of ``rewrites`` are rewritten (the JSON of a
+        200, by each path's function): shapes GitHub documents not, one item at a time."""
+        return GitHubClient(
+            AppCredentials(self.sim.config.app_id, self.sim.private_key_pem),
+            base_url=SIM_URL + self.sim.api_path,
+            transport=RewritingTransport(self.sim.app, rewrites),
+            sleep=no_wait,
+        )
 
     def new_client(self, **limits: Any) -> GitHubClient:
         return GitHubClient(

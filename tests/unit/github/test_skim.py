@@ -104,4 +104,6 @@ async def test_the_listing_reports_a_malformed_item_and_keeps_the_others() -> No
     assert listing.outcome is ListingOutcome.LISTED
     assert listing.complete
     assert [pr.number for pr in listing.pull_requests] == [item["number"] for item in good]
-    assert len(listing.bad_items) == 1 and listing.bad_items[0].startswith("#999:")
+    (bad_item,) = listing.bad_items
+    assert bad_item.note.startswith("#999:")
+    assert (bad_item.kind.value, bad_item.reason.value) == ("pull_request", "invalid")

@@ -154,8 +154,9 @@ def test_status_contexts_sit_beside_check_runs_and_odd_states_are_skipped() -> N
     assert status.target_url == "https://ci.example.com/7"
     assert status.updated_at == status.created_at
     assert status.created_at.isoformat() == "2026-01-01T00:02:00+00:00"
-    (note,) = found.skipped[(1, sha(0))]
-    assert "unknown commit status state 'expected'" in note
+    (skipped,) = found.skipped[(1, sha(0))]
+    assert "unknown commit status state 'expected'" in skipped.note
+    assert (skipped.kind.value, skipped.reason.value) == ("commit_status", "unknown_state")
 
 
 def test_check_runs_without_a_database_id_are_skipped_not_fatal() -> None:
@@ -175,7 +176,8 @@ def test_check_runs_without_a_database_id_are_skipped_not_fatal() -> None:
     }
     found = parse_check_rollups([repo(1, 1)], data)
     assert [run.id for run in found.runs[(1, sha(0))]] == [4]
-    assert len(found.skipped[(1, sha(0))]) == 1  # the malformed one is reported, not fatal
+    (skipped,) = found.skipped[(1, sha(0))]  # the malformed one is reported, not fatal
+    assert (skipped.kind.value, skipped.reason.value) == ("check_run", "unknown_state")
 
 
 def test_errors_are_placed_on_their_commit_or_repository() -> None:
@@ -199,3 +201,26 @@ def test_errors_are_placed_on_their_commit_or_repository() -> None:
     assert set(found.failed_repositories) == {3}
     with pytest.raises(UnexpectedResponse):
         parse_check_rollups(batch, data, [{"type": "INTERNAL", "message": "boom"}])
+
+
+def test_a_commit_out_of_shape_is_read_over_rest_and_spoils_no_other() -> None:
+    """One commit's block of a shared query that is not what was asked for: that commit is
+    read over REST; a node without a type is skipped and reported."""
+    good = {"statusCheckRollup": {"contexts": {"nodes": [run_node(4)]}}}
+    odd_shapes = [
+        "not an object",
+        {"statusCheckRollup": ["not", "an", "object"]},
+        {"statusCheckRollup": {"contexts": "nodes"}},
+        {"statusCheckRollup": {"contexts": {"nodes": {"a": 1}}}},
+        {"statusCheckRollup": {"contexts": {"nodes": [], "pageInfo": "next"}}},
+    ]
+    batch = [repo(1, len(odd_shapes) + 1)]
+    data = {"r0": {f"c{i}": shape for i, shape in enumerate([*odd_shapes, good])}}
+    found = parse_check_rollups(batch, data)
+    assert set(found.unreadable) == {(1, sha(i)) for i in range(len(odd_shapes))}
+    assert [run.id for run in found.runs[(1, sha(len(odd_shapes)))]] == [4]
+
+    typeless = {"statusCheckRollup": {"contexts": {"nodes": ["x", {"name": "n"}, run_node(5)]}}}
+    found = parse_check_rollups([repo(1, 1)], {"r0": {"c0": typeless}})
+    assert [run.id for run in found.runs[(1, sha(0))]] == [5]
+    assert [item.kind.value for item in found.skipped[(1, sha(0))]] == ["rollup_node"] * 2
