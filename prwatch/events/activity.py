@@ -16,6 +16,7 @@ PR has that head (found locally by SHA, forks too) shows it — also a PR that a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -36,6 +37,8 @@ from prwatch.queue.keys import refresh_pull_request_job_id
 from prwatch.queue.port import REFRESH_PULL_REQUEST
 from prwatch.store import RepositoryRecord, RepositoryRemoved, StoreTransaction
 from prwatch.sync.apply import Observation, apply_observation
+
+log = logging.getLogger(__name__)
 
 CHECK_RUNS_ROUTE = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
 CHECK_SUITE_ACTIONS_WITHOUT_RUNS = frozenset({"requested", "rerequested"})
@@ -145,10 +148,16 @@ async def _fetch_check_runs(
         items = body.get("check_runs") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise PermanentDeliveryError(f"{response.url} has no check_runs list")
-        try:
-            runs.extend(check_run_from_json(item, repository.id) for item in items)
-        except PayloadError as error:
-            raise PermanentDeliveryError(str(error)) from None
+        for item in items:
+            try:
+                runs.append(check_run_from_json(item, repository.id))
+            except PayloadError as error:
+                # GitHub's answer, not the delivery: one odd run fails alone; the sweep
+                # reports it too.
+                log.warning(
+                    "unreadable check run skipped",
+                    extra={"repository_id": repository.id, "error": str(error)},
+                )
     return runs
 
 

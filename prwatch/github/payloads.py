@@ -11,7 +11,6 @@ future), so whatever reaches the store is storable.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -31,10 +30,10 @@ from prwatch.github import validation
 from prwatch.github.validation import (
     MAX_CHECK_NAME,
     MAX_DESCRIPTION,
-    MAX_FULL_NAME,
     MAX_LABEL,
     MAX_LABELS,
     MAX_LOGIN,
+    MAX_MERGE_METHOD,
     MAX_NODE_ID,
     MAX_REF,
     MAX_SLUG,
@@ -49,7 +48,6 @@ ENTERPRISE_ACCOUNT_TYPE = "Enterprise"
 UNKNOWN_ACCOUNT_TYPE = "Unknown"  # a null account and no `target_type` either
 GHOST_LOGIN = "ghost"  # what GitHub shows for a deleted account; the API gives `user: null`
 PR_STATES = frozenset({"open", "closed"})
-_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositories
 # GitHub documents no limit; a longer context than this is not a CI's name but an attack.
 MAX_CONTEXT_LENGTH = 1_000
 
@@ -108,7 +106,9 @@ def pull_request_from_json(obj: Mapping[str, Any], repository_id: int) -> PullRe
         base_ref=base.text("ref", MAX_REF),
         created_at=fields.required_timestamp("created_at"),
         updated_at=fields.required_timestamp("updated_at"),
-        auto_merge_method=None if auto_merge is None else auto_merge.keyword("merge_method"),
+        auto_merge_method=None
+        if auto_merge is None
+        else auto_merge.keyword("merge_method", MAX_MERGE_METHOD),
         auto_merge_enabled_by=None if enabled_by is None else enabled_by.name("login", MAX_LOGIN),
     )
 
@@ -292,11 +292,7 @@ def installation_from_json(obj: Mapping[str, Any]) -> InstallationSnapshot:
 
 
 def _full_name(fields: _Fields) -> str:
-    full_name = fields.name("full_name", MAX_FULL_NAME)
-    owner, slash, repository = full_name.partition("/")
-    if not slash or not owner or not repository or "/" in repository:
-        raise PayloadError(f"{fields.where('full_name')}: not OWNER/REPOSITORY: {full_name!r}")
-    return full_name
+    return validation.full_name(fields.string("full_name"), fields.where("full_name"))
 
 
 def _check_status(status: str, where: str) -> str:
@@ -325,9 +321,8 @@ def _optional_sha(sha: str | None, where: str) -> str | None:
 
 
 def _commit_sha(sha: str, where: str) -> str:
-    if not _SHA.fullmatch(sha):
-        raise PayloadError(f"{where}: not a commit SHA (40 or 64 lower-case hex digits): {sha!r}")
-    return sha
+    # One rule for every SHA: a status or review on a commit the PRs name the same way.
+    return validation.commit_sha(sha, where)
 
 
 def _context(context: str, where: str) -> str:
@@ -376,8 +371,8 @@ class _Fields:
     def optional_name(self, key: str, limit: int) -> str | None:
         return None if self._get(key) is None else self.name(key, limit)
 
-    def keyword(self, key: str) -> str:
-        return validation.keyword(self._required(key), self.where(key))
+    def keyword(self, key: str, limit: int = validation.MAX_KEYWORD) -> str:
+        return validation.keyword(self._required(key), self.where(key), limit)
 
     def optional_keyword(self, key: str) -> str | None:
         value = self._get(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,11 @@ _SECONDARY_MESSAGES = ("secondary rate limit", "abuse detection")  # the latter 
 # GraphQL's primary limit: an error of type RATE_LIMITED, or RATE_LIMIT in some answers
 # (githubkit accepts both since early 2026).
 GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+# Bounds of the headers' integers: points fit a 32-bit column (a sweep records the lowest
+# remaining), a reset time a datetime (past year 9999 `fromtimestamp` raises OverflowError).
+MAX_POINTS = 2**31 - 1
+MAX_RESET_EPOCH = 2**34  # the year 2514
+_RESOURCE = re.compile(r"[a-z][a-z_]{0,39}")  # core, graphql, search, code_scanning_upload, …
 
 
 class LimitKind(StrEnum):
@@ -66,15 +72,17 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     lowered = _lowercase(headers)
     if not {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"} <= lowered.keys():
         return None
-    limit = _integer(lowered, "x-ratelimit-limit")
-    remaining = _integer(lowered, "x-ratelimit-remaining")
+    limit = _integer(lowered, "x-ratelimit-limit", MAX_POINTS)
+    remaining = _integer(lowered, "x-ratelimit-remaining", MAX_POINTS)
     used = (
-        _integer(lowered, "x-ratelimit-used")
+        _integer(lowered, "x-ratelimit-used", MAX_POINTS)
         if "x-ratelimit-used" in lowered
         else max(limit - remaining, 0)
     )
-    reset = datetime.fromtimestamp(_integer(lowered, "x-ratelimit-reset"), tz=UTC)
+    reset = datetime.fromtimestamp(_integer(lowered, "x-ratelimit-reset", MAX_RESET_EPOCH), tz=UTC)
     resource = lowered.get("x-ratelimit-resource", "").strip() or DEFAULT_RESOURCE
+    if not _RESOURCE.fullmatch(resource):  # a metric label: GitHub's names only, few of them
+        raise ValueError(f"header x-ratelimit-resource: not a resource name: {resource[:40]!r}")
     return RateLimit(limit, remaining, used, reset, resource)
 
 
@@ -135,12 +143,15 @@ def _lowercase(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-def _integer(headers: Mapping[str, str], name: str) -> int:
+def _integer(headers: Mapping[str, str], name: str, maximum: int) -> int:
     text = headers[name].strip()
     try:
-        return int(text)
+        value = int(text[:20])  # no number of ours has 20 digits; int() of 5,000 raises
     except ValueError:
-        raise ValueError(f"header {name}: expected an integer, got {text!r}") from None
+        raise ValueError(f"header {name}: expected an integer, got {text[:40]!r}") from None
+    if len(text) > 20 or not 0 <= value <= maximum:
+        raise ValueError(f"header {name}: {text[:40]!r} is not between 0 and {maximum}")
+    return value
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> tuple[float | None, datetime | None]:

@@ -38,6 +38,7 @@ MAX_NODE_ID = 64
 MAX_SLUG = 255
 MAX_URL = 2048  # a commit status's target URL: refused when longer, a cut one points elsewhere
 MAX_KEYWORD = 32  # states, statuses, conclusions, account types
+MAX_MERGE_METHOD = 16  # an auto-merge method (merge, squash, rebase): its column's width
 MAX_EVENT_NAME = 64  # X-GitHub-Event and the payload's action
 MAX_GUID = 64
 
@@ -45,6 +46,10 @@ _SHA = re.compile(r"[0-9a-fA-F]{40}")
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _GUID = re.compile(r"[0-9A-Za-z_.:-]+")
+# GitHub's own rule for names: owners of letters, digits and '-' (enterprise-managed users
+# add '_'), repositories of letters, digits and '-', '_', '.'. ASCII only, so that the stored
+# lower-case key is as long as the name (some letters lower to two characters).
+_FULL_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 # What a JSON string can hold: everything between its quotes, escapes included.
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _NOT_QUOTES_OR_BRACKETS = bytes(b for b in range(256) if b not in b'"[]{}')
@@ -90,6 +95,14 @@ def name(value: object, where: str, limit: int) -> str:
         raise InvalidValue(f"{where}: empty")
     if len(checked) > limit:
         raise InvalidValue(f"{where}: longer than {limit} characters")
+    return checked
+
+
+def full_name(value: object, where: str) -> str:
+    """A repository's ``OWNER/NAME``, at most MAX_FULL_NAME characters of GitHub's alphabet."""
+    checked = name(value, where, MAX_FULL_NAME)
+    if not _FULL_NAME.fullmatch(checked):
+        raise InvalidValue(f"{where}: not OWNER/REPOSITORY of GitHub's characters: {shown(value)}")
     return checked
 
 

@@ -10,7 +10,12 @@ from typing import Any, Protocol
 
 from prwatch.github.errors import UnexpectedResponse
 from prwatch.github.responses import ApiResponse
-from prwatch.ledger.decisions import DeliveryAttempt, decide_redeliveries, parse_attempt
+from prwatch.ledger.decisions import (
+    DeliveryAttempt,
+    LedgerFormatError,
+    decide_redeliveries,
+    parse_attempt,
+)
 from prwatch.store.records import JsonValue
 from prwatch.store.store import Store
 
@@ -119,11 +124,23 @@ async def _read_attempts(api: LedgerApi, since: datetime) -> list[DeliveryAttemp
         body = response.json()
         if not isinstance(body, list):
             raise UnexpectedResponse(f"{DELIVERIES_ROUTE} did not answer a list")
-        page = [parse_attempt(item) for item in body]
+        page = _readable_attempts(body)
         attempts.extend(attempt for attempt in page if attempt.delivered_at >= since)
-        if not page or min(attempt.delivered_at for attempt in page) < since:
+        if not body or (page and min(attempt.delivered_at for attempt in page) < since):
             break
         url, params = response.links.get("next"), None
+    return attempts
+
+
+def _readable_attempts(rows: list[Any]) -> list[DeliveryAttempt]:
+    """The rows of one page that are as GitHub documents them; a malformed one is skipped and
+    reported, never the whole check (GitHub keeps its log for days)."""
+    attempts: list[DeliveryAttempt] = []
+    for row in rows:
+        try:
+            attempts.append(parse_attempt(row))
+        except LedgerFormatError as error:
+            log.warning("unreadable delivery attempt skipped", extra={"error": str(error)})
     return attempts
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from prwatch.github import validation
+
 
 class LedgerFormatError(ValueError):
     """An attempt row of ``GET /app/hook/deliveries`` lacks a field the ledger needs."""
@@ -42,21 +44,24 @@ def parse_attempt(item: Any) -> DeliveryAttempt:
     except KeyError as missing:
         raise LedgerFormatError(f"delivery attempt without {missing.args[0]!r}") from None
     if isinstance(attempt_id, bool) or not isinstance(attempt_id, int):
-        raise LedgerFormatError(f"delivery attempt id must be an integer, got {attempt_id!r}")
-    if not isinstance(guid, str) or not guid:
-        raise LedgerFormatError(f"delivery attempt {attempt_id}: guid must be a non-empty string")
-    if isinstance(code, bool) or not isinstance(code, int):
-        raise LedgerFormatError(f"delivery attempt {attempt_id}: status_code must be an integer")
-    if not isinstance(delivered, str):
-        raise LedgerFormatError(f"delivery attempt {attempt_id}: delivered_at must be a string")
-    try:
-        delivered_at = datetime.fromisoformat(delivered.replace("Z", "+00:00"))
-    except ValueError:
         raise LedgerFormatError(
-            f"delivery attempt {attempt_id}: delivered_at {delivered!r} is not an ISO time"
-        ) from None
-    if delivered_at.tzinfo is None:
-        raise LedgerFormatError(f"delivery attempt {attempt_id}: delivered_at has no time zone")
+            f"delivery attempt id must be an integer, got {validation.shown(attempt_id)}"
+        )
+    try:
+        # The id goes into a redelivery's URL, the GUID into the database and its state.
+        validation.github_id(attempt_id, "delivery attempt id")
+    except validation.InvalidValue as error:
+        raise LedgerFormatError(str(error)) from None
+    where = f"delivery attempt {attempt_id}"
+    try:
+        if not isinstance(guid, str) or not guid:
+            raise LedgerFormatError(f"{where}: guid must be a non-empty string")
+        validation.delivery_guid(guid, f"{where}: guid")
+        if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code <= 999:
+            raise LedgerFormatError(f"{where}: status_code must be an integer")
+        delivered_at = validation.timestamp(delivered, f"{where}: delivered_at")
+    except validation.InvalidValue as error:
+        raise LedgerFormatError(str(error)) from None
     event = item.get("event")
     return DeliveryAttempt(
         id=attempt_id,

@@ -187,10 +187,13 @@ async def _current_full_name(api: RestReader, installation_id: int, repository_i
     )
     _require_ok(response)
     body = response.json()
-    name = body.get("full_name") if isinstance(body, dict) else None
-    if not isinstance(name, str):
-        raise UnexpectedResponse(f"repository {repository_id} has no full_name")
-    return name
+    try:
+        # The name is stored, and split into owner and name for every later request.
+        return validation.full_name(
+            body.get("full_name") if isinstance(body, dict) else None, "repository.full_name"
+        )
+    except validation.InvalidValue as error:  # this repository fails, reported; no other
+        raise UnexpectedResponse(f"repository {repository_id}: {error}") from None
 
 
 def _require_ok(response: ApiResponse) -> None:

@@ -124,3 +124,18 @@ async def test_a_redelivery_that_fails_again_is_not_repeated(sqlite_url: str) ->
         second = await check_delivery_ledger(env.context.store, env.context.github)
         assert second.failed_seen == len(guids)
         assert (second.redelivered, second.recovered) == (0, 0)
+
+
+async def test_a_malformed_row_of_the_log_fails_alone(database_url: str) -> None:
+    async with ledger_env(database_url, drop_rate=1.0) as env:
+        churn(env.sim.world, seed=4, pr_fraction=0.3, check_fraction=0.0)
+        await env.sim.webhooks.drain()
+        attempts = env.sim.webhooks.attempts
+        guids = {attempt.delivery.guid for attempt in attempts}
+        assert len(guids) >= 2
+        # A GUID no delivery has (a NUL is refused by PostgreSQL, so by the ledger first).
+        attempts[0].delivery.guid = "bad\x00guid"
+
+        report = await check_delivery_ledger(env.context.store, env.context.github)
+        assert report.attempts_read == len(attempts) - 1
+        assert report.redelivered == len(guids) - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prwatch.domain.models import ChangeKind, RemovalReason
 from prwatch.store.records import SweepStatus
@@ -55,6 +56,32 @@ async def test_a_301_alone_reveals_a_rename(database_url: str) -> None:
         assert outcome.changes_by_kind[ChangeKind.PR_TITLE_CHANGED.value] == 1
         assert (await stored_repository(env, repo_id)).full_name.endswith("/moved-by-redirect")
         await assert_converged(env)
+
+
+async def test_a_new_name_out_of_githubs_rules_fails_that_repository_alone(
+    database_url: str,
+) -> None:
+    """A 301 sends for the new name (by id); one that breaks the rules is not stored: that
+    repository fails, reported, and keeps its name until GitHub answers a readable one."""
+    async with sweep_env(database_url) as env:
+        await env.sweep()
+        world = env.sim.world
+        moved = sorted(world.repositories)[0]
+        old_name = (await stored_repository(env, moved)).full_name
+        world.rename_repository(moved, "moved")
+
+        def unreadable_name(body: dict[str, Any]) -> dict[str, Any]:
+            return body | {"full_name": "moved/" + "x" * 300}  # stored, it would not fit
+
+        readable = env.client
+        env.client = env.rewriting_client({f"/repositories/{moved}": unreadable_name})
+        outcome = await sweep_one(env, moved)
+        assert not outcome.ok and "full_name" in (outcome.error or "")
+        assert (await stored_repository(env, moved)).full_name == old_name
+        await env.client.aclose()
+        env.client = readable
+        assert (await sweep_one(env, moved)).ok
+        assert (await stored_repository(env, moved)).full_name.endswith("/moved")
 
 
 async def test_removed_and_deleted_repositories_are_marked_not_dropped(database_url: str) -> None:

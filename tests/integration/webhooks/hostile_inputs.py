@@ -31,12 +31,20 @@ from sqlalchemy import select
 from prwatch.github.validation import MAX_ID, MAX_JSON_DEPTH, MAX_PR_NUMBER, MAX_TITLE
 from prwatch.sim.signing import sign
 from prwatch.store import DeliveryStatus
-from prwatch.store.schema import check_runs, installations, pull_requests, repositories
+from prwatch.store.schema import (
+    check_runs,
+    commit_statuses,
+    installations,
+    pull_request_reviews,
+    pull_requests,
+    repositories,
+)
 from tests.integration.webhooks.harness import SECRET, WebhookEnv, payload, webhook_env
 
 Payload = dict[str, Any]
 Mutation = Callable[[Payload], None]
 SHA = re.compile(r"[0-9a-f]{40}")
+FULL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,154}")
 UPPER_SHA = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
 
 
@@ -51,8 +59,8 @@ class Hostile:
     refused: bool = True
     raw: bytes | None = None  # the body as bytes, instead of the mutated payload
     headers: dict[str, str] = field(default_factory=dict)
-    # For an accepted input: what the stored PR (number 2) or check run must then show.
-    stored: Callable[[dict[str, Any]], bool] | None = None
+    # For an accepted input: what the stored rows (by table) must then show.
+    stored: Callable[[dict[str, list[dict[str, Any]]]], bool] | None = None
 
 
 def _set(*path_then_value: object) -> Mutation:
@@ -66,6 +74,11 @@ def _set(*path_then_value: object) -> Mutation:
         target[path[-1]] = value
 
     return mutate
+
+
+def _pr(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The stored PR of the payloads (number 2), or {}."""
+    return next((row for row in rows["pull_requests"] if row["number"] == 2), {})
 
 
 def _drop(*path: str) -> Mutation:
@@ -300,6 +313,7 @@ def hostile_inputs() -> Iterator[Hostile]:
         "renamed",
         _set("repository", "full_name", "a/b\x00"),
     )
+    yield from _more_hostile_inputs()
     # Real GitHub could send these: stored, normalised.
     yield Hostile(
         "upper-case head SHA (stored lower-cased)",
@@ -307,7 +321,7 @@ def hostile_inputs() -> Iterator[Hostile]:
         "opened",
         _set(*pr, "head", "sha", UPPER_SHA),
         refused=False,
-        stored=lambda row: row["head_sha"] == UPPER_SHA.lower(),
+        stored=lambda rows: _pr(rows).get("head_sha") == UPPER_SHA.lower(),
     )
     yield Hostile(
         "title of 100,000 characters (stored cut)",
@@ -315,7 +329,7 @@ def hostile_inputs() -> Iterator[Hostile]:
         "opened",
         _set(*pr, "title", "t" * 100_000),
         refused=False,
-        stored=lambda row: row["title"] == "t" * MAX_TITLE,
+        stored=lambda rows: _pr(rows).get("title") == "t" * MAX_TITLE,
     )
     yield Hostile(
         "largest PR number",
@@ -326,6 +340,97 @@ def hostile_inputs() -> Iterator[Hostile]:
     )
     yield Hostile(
         "largest id", "check_run", "created", _set("check_run", "id", MAX_ID), refused=False
+    )
+
+
+def _more_hostile_inputs() -> Iterator[Hostile]:
+    """Fields of statuses, reviews, auto-merge, check runs and installations, and names that
+    pass a length bound but not a column's (PostgreSQL refuses them, SQLite keeps them)."""
+    pr = ("pull_request",)
+    status = ("status", "with-installation")
+    for name, mutate in [
+        ("sha of 64 hex digits", _set("sha", "a" * 64)),
+        ("sha not a SHA", _set("sha", "HEAD")),
+        ("context with a NUL", _set("context", "ci\x00")),
+        ("context of 2,000 characters", _set("context", "c" * 2000)),
+        ("context empty", _set("context", "")),
+        ("description with a NUL", _set("description", "ok\x00")),
+        ("target_url of 3,000 characters", _set("target_url", "https://x/" + "u" * 3000)),
+        ("state unknown", _set("state", "exploded")),
+        ("state of 300 characters", _set("state", "s" * 300)),
+        ("updated_at in 2999", _set("updated_at", "2999-01-01T00:00:00Z")),
+        ("created_at missing", _drop("created_at")),
+        ("id past 64 bits", _set("id", 2**64)),
+    ]:
+        yield Hostile(f"status.{name}", *status, mutate)
+    review = ("pull_request_review", "submitted")
+    for name, mutate in [
+        ("id 0", _set("review", "id", 0)),
+        ("id past 64 bits", _set("review", "id", 2**64)),
+        ("state unknown", _set("review", "state", "exploded")),
+        ("user.login with a NUL", _set("review", "user", "login", "octo\x00")),
+        ("user.login of 300 characters", _set("review", "user", "login", "u" * 300)),
+        ("commit_id of 64 hex digits", _set("review", "commit_id", "a" * 64)),
+        ("commit_id not a SHA", _set("review", "commit_id", "HEAD")),
+        ("submitted_at in 2999", _set("review", "submitted_at", "2999-01-01T00:00:00Z")),
+        ("its PR's head.sha not a SHA", _set("pull_request", "head", "sha", "HEAD")),
+    ]:
+        yield Hostile(f"review.{name}", *review, mutate)
+    opened = ("pull_request", "opened")
+    for name, mutate in [
+        (
+            "auto_merge.merge_method of 20 characters",
+            _set(*pr, "auto_merge", {"merge_method": "m" * 20, "enabled_by": None}),
+        ),
+        (
+            "auto_merge.enabled_by.login with a NUL",
+            _set(*pr, "auto_merge", {"merge_method": "squash", "enabled_by": {"login": "a\x00"}}),
+        ),
+        ("auto_merge not an object", _set(*pr, "auto_merge", "squash")),
+        ("base.sha of 64 hex digits", _set(*pr, "base", "sha", "b" * 64)),
+        ("labels not a list", _set(*pr, "labels", "bug")),
+        ("label not an object", _set(*pr, "labels", ["bug"])),
+        ("merged_at in 2999", _set(*pr, "merged_at", "2999-01-01T00:00:00Z")),
+        ("draft not a boolean", _set(*pr, "draft", "yes")),
+        ("state unknown", _set(*pr, "state", "exploded")),
+        # 255 characters, but "İ" lowers to two: the stored lower-case key would not fit.
+        (
+            "full_name with letters that lower to two",
+            _set("repository", "full_name", "o/" + "İ" * 253),
+        ),
+        ("full_name with a space", _set("repository", "full_name", "octo cat/Hello-World")),
+        ("full_name with two slashes", _set("repository", "full_name", "a/b/c")),
+        ("owner.type of 40 characters", _set("repository", "owner", "type", "T" * 40)),
+    ]:
+        yield Hostile(name, *opened, mutate)
+    run = ("check_run", "created")
+    for name, mutate in [
+        ("app.slug with a NUL", _set("check_run", "app", "slug", "ci\x00")),
+        ("check_suite.id past 64 bits", _set("check_run", "check_suite", "id", 2**64)),
+        ("completed_at in 2999", _set("check_run", "completed_at", "2999-01-01T00:00:00Z")),
+        ("conclusion of 40 characters", _set("check_run", "conclusion", "c" * 40)),
+        ("conclusion not a word", _set("check_run", "conclusion", "no way")),
+    ]:
+        yield Hostile(f"check_run.{name}", *run, mutate)
+    for name, mutate in [
+        ("account.type of 40 characters", _set("installation", "account", "type", "T" * 40)),
+        ("suspended_at in 2999", _set("installation", "suspended_at", "2999-01-01T00:00:00Z")),
+        ("id 0", _set("installation", "id", 0)),
+    ]:
+        yield Hostile(f"installation.{name}", "installation", "created", mutate)
+    yield Hostile(
+        "check_suite.latest_check_runs_count negative",
+        "check_suite",
+        "completed",
+        _set("check_suite", "latest_check_runs_count", -1),
+    )
+    # GitHub could send these: stored, normalised.
+    yield Hostile(
+        "status.sha upper-case (stored lower-cased)",
+        *status,
+        _set("sha", UPPER_SHA),
+        refused=False,
+        stored=lambda rows: any(row["sha"] == UPPER_SHA.lower() for row in rows["commit_statuses"]),
     )
 
 
@@ -375,7 +480,14 @@ async def send(env: WebhookEnv, hostile: Hostile, body: bytes) -> tuple[int, str
 async def stored_rows(env: WebhookEnv) -> dict[str, list[dict[str, Any]]]:
     async with env.store.engine.connect() as connection:
         rows = {}
-        for table in (pull_requests, check_runs, repositories, installations):
+        for table in (
+            pull_requests,
+            check_runs,
+            repositories,
+            installations,
+            commit_statuses,
+            pull_request_reviews,
+        ):
             result = await connection.execute(select(table))
             rows[table.name] = [dict(row._mapping) for row in result]
     return rows
@@ -392,6 +504,12 @@ def rule_breaks(rows: dict[str, list[dict[str, Any]]]) -> list[str]:
                 if isinstance(value, str) and ("\x00" in value or len(value) > MAX_TITLE):
                     broken.append(where)
                 if column.endswith("sha") and not (isinstance(value, str) and SHA.fullmatch(value)):
+                    broken.append(where)
+                if column == "commit_id" and value is not None and not SHA.fullmatch(str(value)):
+                    broken.append(where)
+                if column == "full_name" and not (
+                    isinstance(value, str) and FULL_NAME.fullmatch(value)
+                ):
                     broken.append(where)
                 if (
                     isinstance(value, int)
@@ -435,10 +553,8 @@ async def run_hostile_inputs(env: WebhookEnv) -> Tally:
             tally.accepted_2xx += 1
             if hostile.refused:
                 problems.append(f"{hostile.name}: accepted ({status})")
-            if hostile.stored is not None:
-                pr_rows = [r for r in after["pull_requests"] if r["number"] == 2]
-                if not pr_rows or not hostile.stored(pr_rows[0]):
-                    problems.append(f"{hostile.name}: not stored as normalised")
+            if hostile.stored is not None and not hostile.stored(after):
+                problems.append(f"{hostile.name}: not stored as normalised")
         if any("answered 5" not in problem for problem in problems):
             tally.stored_wrongly += 1
         tally.problems += problems

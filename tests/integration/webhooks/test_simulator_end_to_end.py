@@ -116,6 +116,31 @@ async def test_a_completed_suite_whose_runs_were_missed_is_read_with_one_request
         assert sum(n for (name, _), n in requests.items() if name == route) == 1
 
 
+async def test_an_unreadable_run_of_a_suite_read_after_it_completed_fails_alone(
+    sqlite_url: str,
+) -> None:
+    """GitHub's answer to the fallback read, not the delivery: the odd run is skipped, the
+    others applied, and the delivery is done."""
+    config = SimConfig(hook_url="http://prwatch.test/webhooks")
+    async with simulated_env(sqlite_url, config) as (sim, env):
+        world = sim.world
+        repo = installed_repository(world)
+        pr = world.open_pull_request(repo.id, title="Add widgets")
+        await settle(sim, env)
+        world.unsubscribe(sim.webhooks.on_event)  # the check_run deliveries get lost
+        suite = world.create_check_suite(repo.id, pr.head_sha, names=("lint", "test", "odd"))
+        for run in suite.runs:
+            world.update_check_run(run.id, status="completed", conclusion="success")
+        world.subscribe(sim.webhooks.on_event)
+        completed = payloads.check_suite(world, suite, "completed")
+        suite.runs[2].status = "exploded"  # a status GitHub does not document
+        await env.deliver("check_suite", completed, secret=config.webhook_secret)
+        runs = (await env.pull(pr.number, repo.full_name))["check_runs"]
+        assert sorted(run["id"] for run in runs) == sorted(run.id for run in suite.runs[:2])
+        counts = await env.counts()
+        assert counts[DeliveryStatus.DONE] >= 1 and counts.get(DeliveryStatus.FAILED, 0) == 0
+
+
 async def test_a_lost_suite_of_more_than_a_page_of_runs_is_read_in_full(sqlite_url: str) -> None:
     """`check_suite.completed` with 150 check runs lost: every page of them is read."""
     config = SimConfig(hook_url="http://prwatch.test/webhooks")

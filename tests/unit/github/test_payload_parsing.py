@@ -160,6 +160,11 @@ def test_unknown_and_missing_optional_fields_are_tolerated() -> None:
         (lambda pr: pr.update(labels="bug"), r"pull_request\.labels: expected a list"),
         (lambda pr: pr.update(labels=[{"id": 1}]), r"pull_request\.labels\[0\]\.name: missing"),
         (lambda pr: pr.update(merged=True), r"merged but not closed"),
+        # Wider than its column (16): PostgreSQL would refuse the whole apply.
+        (
+            lambda pr: pr.update(auto_merge={"merge_method": "m" * 17, "enabled_by": None}),
+            r"pull_request\.auto_merge\.merge_method: longer than 16",
+        ),
     ],
 )
 def test_malformed_pull_request_is_a_payload_error(mutate: Any, message: str) -> None:
@@ -430,3 +435,24 @@ def test_suspended_at_with_an_offset() -> None:
     raw = copy.deepcopy(load("installation", "created")["installation"])
     raw["suspended_at"] = (datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2)))).isoformat()
     assert installation_from_json(raw).suspended
+
+
+@pytest.mark.parametrize(
+    "full_name",
+    [
+        "o/" + "\u0130" * 253,  # 255 characters, whose lower case (the stored key) is longer
+        "octo cat/Hello-World",
+        "a/b/c",
+        "/b",
+        "a/",
+        "a\tb/c",
+    ],
+)
+def test_a_full_name_is_made_of_githubs_characters(full_name: str) -> None:
+    with pytest.raises(PayloadError, match=r"repository\.full_name"):
+        repository_from_json({"id": 1, "full_name": full_name}, 1)
+
+
+def test_full_names_github_allows_pass() -> None:
+    for full_name in ("Codertocat/Hello-World", "a_b/c.d-e", "x/" + "y" * 100, "o-1/.github"):
+        assert repository_from_json({"id": 1, "full_name": full_name}, 1).full_name == full_name

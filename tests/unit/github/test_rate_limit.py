@@ -175,3 +175,23 @@ def test_backoff_refuses_nonsense() -> None:
 def test_malformed_retry_after_is_an_error(value: str) -> None:
     with pytest.raises(ValueError, match="retry-after"):
         classify_limit_response(429, {"retry-after": value}, b"")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("X-RateLimit-Remaining", str(2**31)),  # past the sweep record's column
+        ("X-RateLimit-Remaining", "-1"),
+        ("X-RateLimit-Limit", "9" * 5000),  # int() itself refuses so many digits
+        ("X-RateLimit-Reset", str(10**20)),  # fromtimestamp: OverflowError, not ValueError
+    ],
+)
+def test_parse_rate_limit_refuses_numbers_out_of_bounds(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name.lower()):
+        parse_rate_limit(headers() | {name: value})
+
+
+def test_parse_rate_limit_refuses_a_resource_that_is_no_name() -> None:
+    # The resource is a metric label: free text there would grow series without end.
+    with pytest.raises(ValueError, match="x-ratelimit-resource"):
+        parse_rate_limit(headers() | {"X-RateLimit-Resource": "core; drop table"})

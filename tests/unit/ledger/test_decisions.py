@@ -125,3 +125,35 @@ def test_parse_attempt_reads_githubs_row() -> None:
 def test_parse_attempt_rejects_malformed_rows(item: object, message: str) -> None:
     with pytest.raises(LedgerFormatError, match=message):
         parse_attempt(item)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"id": 0, "guid": "g", "delivered_at": "2019-06-03T00:57:16Z", "status_code": 0}, "id"),
+        (
+            {"id": 2**70, "guid": "g", "delivered_at": "2019-06-03T00:57:16Z", "status_code": 0},
+            "id",
+        ),
+        (
+            {"id": 1, "guid": "g\x00", "delivered_at": "2019-06-03T00:57:16Z", "status_code": 0},
+            "guid",
+        ),
+        (
+            {"id": 1, "guid": "g" * 65, "delivered_at": "2019-06-03T00:57:16Z", "status_code": 0},
+            "guid",
+        ),
+        (
+            {"id": 1, "guid": "g", "delivered_at": "2999-01-01T00:00:00Z", "status_code": 0},
+            "future",
+        ),
+        (
+            {"id": 1, "guid": "g", "delivered_at": "2019-06-03T00:57:16Z", "status_code": 10**6},
+            "status_code",
+        ),
+    ],
+)
+def test_parse_attempt_holds_rows_to_the_boundary_rules(item: object, message: str) -> None:
+    # The GUID is stored (the ledger's state, the deliveries table's key), the id sent back.
+    with pytest.raises(LedgerFormatError, match=message):
+        parse_attempt(item)
