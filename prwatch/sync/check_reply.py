@@ -64,16 +64,18 @@ _STATUS_STATES = {state.upper(): state for state in STATUS_STATES}
 _LOWER_SHA = re.compile(r"[0-9a-f]{40}")
 
 
-class _App(msgspec.Struct):
+# gc=False: the structs of an answer hold no cycles, and ~3,000 of them a query kept the
+# cycle collector running (a full collection of the process's heap every few queries).
+class _App(msgspec.Struct, gc=False):
     slug: str | None = None
 
 
-class _CheckSuite(msgspec.Struct, rename="camel"):
+class _CheckSuite(msgspec.Struct, rename="camel", gc=False):
     database_id: int | None = None
     app: _App | None = None
 
 
-class _CheckRun(msgspec.Struct, rename="camel", tag_field="__typename", tag="CheckRun"):
+class _CheckRun(msgspec.Struct, rename="camel", tag_field="__typename", tag="CheckRun", gc=False):
     name: str
     status: str
     database_id: int | None = None
@@ -83,7 +85,9 @@ class _CheckRun(msgspec.Struct, rename="camel", tag_field="__typename", tag="Che
     check_suite: _CheckSuite | None = None
 
 
-class _StatusContext(msgspec.Struct, rename="camel", tag_field="__typename", tag="StatusContext"):
+class _StatusContext(
+    msgspec.Struct, rename="camel", tag_field="__typename", tag="StatusContext", gc=False
+):
     context: str
     state: str
     created_at: str
@@ -91,20 +95,20 @@ class _StatusContext(msgspec.Struct, rename="camel", tag_field="__typename", tag
     target_url: str | None = None
 
 
-class _PageInfo(msgspec.Struct, rename="camel"):
+class _PageInfo(msgspec.Struct, rename="camel", gc=False):
     has_next_page: bool = False
 
 
-class _Contexts(msgspec.Struct, rename="camel"):
+class _Contexts(msgspec.Struct, rename="camel", gc=False):
     page_info: _PageInfo | None = None
     nodes: list[_CheckRun | _StatusContext] | None = None
 
 
-class _Rollup(msgspec.Struct):
+class _Rollup(msgspec.Struct, gc=False):
     contexts: _Contexts | None = None
 
 
-class _Commit(msgspec.Struct, rename="camel"):
+class _Commit(msgspec.Struct, rename="camel", gc=False):
     status_check_rollup: _Rollup | None = None
 
 
@@ -114,13 +118,13 @@ def _decoder(shape: tuple[int, ...]) -> msgspec.json.Decoder[Any]:
     each (the aliases r0…, c0… of ``build_check_query``). Query texts come in a few hundred
     shapes at most (see ``query_layout``), so each is built once."""
     blocks = [(f"r{r}", _repository_block(commits) | None, None) for r, commits in enumerate(shape)]
-    return msgspec.json.Decoder(msgspec.defstruct(f"CheckData{len(shape)}", blocks))
+    return msgspec.json.Decoder(msgspec.defstruct(f"CheckData{len(shape)}", blocks, gc=False))
 
 
 @lru_cache(maxsize=256)
 def _repository_block(commits: int) -> Any:
     fields = [(f"c{c}", _Commit | None, None) for c in range(commits)]
-    return msgspec.defstruct(f"RepositoryBlock{commits}", fields)
+    return msgspec.defstruct(f"RepositoryBlock{commits}", fields, gc=False)
 
 
 def decode_check_rollups(
