@@ -62,9 +62,11 @@ async def test_ping_and_sqlite_settings(database_url: str) -> None:
             async with engine.connect() as connection:
                 pragmas = [
                     (await connection.execute(text(f"PRAGMA {name}"))).scalar()
-                    for name in ("journal_mode", "foreign_keys", "busy_timeout")
+                    for name in ("journal_mode", "foreign_keys", "busy_timeout", "cache_size")
                 ]
-            assert pragmas == ["wal", 1, 30000]
+            # a bounded page cache per connection, in KiB when negative
+            # (https://sqlite.org/pragma.html#pragma_cache_size)
+            assert pragmas == ["wal", 1, 30000, -512]
     finally:
         await engine.dispose()
 
