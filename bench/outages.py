@@ -23,7 +23,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,6 @@ import httpx
 from sqlalchemy import select
 
 from prwatch.queue.keys import WORKER_HEARTBEATS_KEY
-from prwatch.sim.signing import sign
 from prwatch.store import create_engine
 from prwatch.store.schema import pull_requests
 from tests.integration.processes.harness import (
@@ -41,7 +39,7 @@ from tests.integration.processes.harness import (
     run_prwatch,
     start_serve,
 )
-from tests.integration.webhooks.harness import SECRET, payload
+from tests.integration.webhooks.harness import SECRET, payload, signed_headers
 from tests.keys import sample_private_key
 from tests.private_services import private_postgres, private_redis
 
@@ -54,12 +52,7 @@ def delivery(number: int) -> tuple[bytes, dict[str, str]]:
     body["pull_request"]["number"] = number
     body["pull_request"]["id"] = 10_000 + number
     raw = json.dumps(body).encode()
-    headers = {
-        "X-GitHub-Event": "pull_request",
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": sign(SECRET, raw),
-        "Content-Type": "application/json",
-    }
+    headers = signed_headers("pull_request", raw)
     return raw, headers
 
 

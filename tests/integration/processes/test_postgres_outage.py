@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,6 @@ import redis as redis_client
 from sqlalchemy import select
 
 from prwatch.queue.keys import WORKER_HEARTBEATS_KEY
-from prwatch.sim.signing import sign
 from prwatch.store import create_engine
 from prwatch.store.schema import pull_requests
 from tests.integration.processes.harness import (
@@ -29,7 +27,7 @@ from tests.integration.processes.harness import (
     start_serve,
     wait_for,
 )
-from tests.integration.webhooks.harness import SECRET, payload
+from tests.integration.webhooks.harness import SECRET, payload, signed_headers
 from tests.keys import sample_private_key
 from tests.private_services import private_postgres, private_redis
 
@@ -55,12 +53,7 @@ def send(url: str, number: int) -> int:
     body["pull_request"]["number"] = number
     body["pull_request"]["id"] = 50_000 + number
     raw = json.dumps(body).encode()
-    headers = {
-        "X-GitHub-Event": "pull_request",
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": sign(SECRET, raw),
-        "Content-Type": "application/json",
-    }
+    headers = signed_headers("pull_request", raw)
     return httpx.post(f"{url}/webhooks", content=raw, headers=headers, timeout=15).status_code
 
 
