@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from prwatch.domain.models import CheckRunSnapshot, PullRequestSnapshot, Source
 from prwatch.events.envelope import required_object
@@ -162,14 +162,27 @@ async def _fetch_check_runs(
 
 
 def applying(delivery: Delivery, repository: RepositoryRecord, observation: Observation) -> Apply:
-    async def apply(tx: StoreTransaction) -> Outcome:
+    return ApplyObservation(delivery.guid, repository, observation)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyObservation:
+    """The Apply of a delivery that observed a repository's PRs or checks: the observation is
+    visible, so that a batch can read ahead what its deliveries will load."""
+
+    delivery_id: str
+    repository: RepositoryRecord
+    observation: Observation
+
+    async def __call__(self, tx: StoreTransaction) -> Outcome:
+        repository = self.repository
         try:
             applied = await apply_observation(
                 tx,
-                observation,
+                self.observation,
                 source=Source.WEBHOOK,
                 installation_id=repository.installation_id,
-                delivery_id=delivery.guid,
+                delivery_id=self.delivery_id,
             )
         except RepositoryRemoved:  # removed since the delivery was claimed
             return Outcome.ignored(f"repository {repository.id} was removed")
@@ -186,5 +199,3 @@ def applying(delivery: Delivery, repository: RepositoryRecord, observation: Obse
                 for number in applied.pr_ties
             )
         )
-
-    return apply

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from prwatch.events.activity import (
+    ApplyObservation,
     plan_check_run,
     plan_check_suite,
     plan_pull_request,
@@ -53,6 +54,7 @@ from prwatch.store import (
 from prwatch.store.base import writer_turn
 from prwatch.store.deliveries import DEFAULT_CLAIM_TIMEOUT
 from prwatch.store.outages import is_database_outage
+from prwatch.sync.apply import ReadAheadKeys, read_ahead_keys
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +195,9 @@ async def _apply(store: Store, planned: Sequence[Planned]) -> list[tuple[StoredD
                 {s.repository_id for s, _, _ in planned if s.repository_id}
             ):
                 await tx.lock_repository(repository_id)
-            # One read of the batch's pull requests per repository instead of one per delivery.
-            for repository_id, numbers in _pull_request_numbers(planned).items():
-                await tx.prefetch_pull_requests(repository_id, numbers)
+            # What the deliveries load, read once per repository instead of once per delivery.
+            for repository_id, keys in _read_ahead_keys(planned).items():
+                await tx.read_ahead(repository_id, **keys)
             # Each delivery's rows and log entries are sent with the batch's, in one statement
             # per table.
             async with tx.deferred_writes():
@@ -212,17 +214,11 @@ async def _apply(store: Store, planned: Sequence[Planned]) -> list[tuple[StoredD
     return outcomes
 
 
-def _pull_request_numbers(planned: Sequence[Planned]) -> dict[int, set[int]]:
-    """The pull requests the ``pull_request`` deliveries of ``planned`` speak of, by repository."""
-    numbers: dict[int, set[int]] = {}
-    for stored, delivery, _ in planned:
-        if stored.event != "pull_request" or not stored.repository_id:
-            continue
-        pr = delivery.payload.get("pull_request")
-        number = pr.get("number") if isinstance(pr, dict) else None
-        if isinstance(number, int) and not isinstance(number, bool):
-            numbers.setdefault(stored.repository_id, set()).add(number)
-    return numbers
+def _read_ahead_keys(planned: Sequence[Planned]) -> dict[int, ReadAheadKeys]:
+    """What the observations of ``planned`` will load, by repository."""
+    return read_ahead_keys(
+        apply.observation for _, _, apply in planned if isinstance(apply, ApplyObservation)
+    )
 
 
 async def _follow_up(context: EventContext, stored: StoredDelivery, outcome: Outcome) -> None:

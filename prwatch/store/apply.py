@@ -34,6 +34,7 @@ from prwatch.domain.models import (
 from prwatch.store.base import MAX_IN_LIST, DeferredWrites, chunked
 from prwatch.store.change_signal import CHANGES_CHANNEL
 from prwatch.store.errors import InvalidStoreInput, RepositoryRemoved
+from prwatch.store.read_ahead import ReadAhead
 from prwatch.store.reviews import ReviewOperations
 from prwatch.store.rows import (
     check_run_from_row,
@@ -119,6 +120,34 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         for number in wanted:
             self._prefetched_pull_requests[(repository_id, number)] = found.get(number)
 
+    async def read_ahead(
+        self,
+        repository_id: int,
+        *,
+        numbers: Iterable[int] = (),
+        head_shas: Iterable[str] = (),
+        check_run_ids: Iterable[int] = (),
+    ) -> None:
+        """Read, in a few queries, what applying a batch's deliveries one by one loads of a
+        repository the transaction has locked: the pull requests ``numbers`` and their
+        signals, the check runs ``check_run_ids``, and of the commits ``head_shas`` their
+        check runs, statuses, PR and that PR's signal (``prwatch.store.read_ahead``)."""
+        numbers, shas, ids = set(numbers), set(head_shas), set(check_run_ids)
+        await self.prefetch_pull_requests(repository_id, numbers)
+        self._read_ahead.pop(repository_id, None)  # the reads below go to the database
+        runs = await self.load_check_runs(repository_id, head_shas=shas)
+        runs.update(await self.load_check_runs(repository_id, ids=ids - runs.keys()))
+        statuses = await self.load_commit_statuses(repository_id, shas)
+        heads = await self.pull_request_numbers_by_head_sha(repository_id, shas)
+        signal_numbers = numbers | set(heads.values())
+        signals = await self.load_signals(repository_id, signal_numbers)
+        read_ahead = ReadAhead()
+        read_ahead.cover_check_runs(ids, shas, runs.values())
+        read_ahead.cover_statuses(shas, statuses.values())
+        read_ahead.cover_heads(shas, heads)
+        read_ahead.cover_signals(signal_numbers, signals.values())
+        self._read_ahead[repository_id] = read_ahead
+
     async def load_pull_requests(
         self, repository_id: int, numbers: Iterable[int] | None = None
     ) -> dict[int, PullRequestSnapshot]:
@@ -177,6 +206,12 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         shas = set(head_shas)
         if not shas:
             return {}
+        read_ahead = self._read_ahead.get(repository_id)
+        if (
+            read_ahead is not None
+            and (known := read_ahead.pull_request_numbers_by_head_sha(shas)) is not None
+        ):
+            return known
         await self._flush_writes()
         found: dict[str, int] = {}
         for chunk in chunked(sorted(shas), MAX_IN_LIST):
@@ -211,6 +246,12 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         wanted_shas = None if head_shas is None else set(head_shas)
         if wanted_ids == set() or wanted_shas == set():  # nothing asked: no query
             return {}
+        read_ahead = self._read_ahead.get(repository_id)
+        if (
+            read_ahead is not None
+            and (known := read_ahead.load_check_runs(wanted_ids, wanted_shas)) is not None
+        ):
+            return known
         await self._flush_writes()
         base = select(check_runs).where(check_runs.c.repository_id == repository_id)
         found: dict[int, CheckRunSnapshot] = {}
@@ -284,6 +325,8 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         repositories = await self._require_repositories(row_repository_ids | change_repository_ids)
         if removed := {i for i in row_repository_ids if repositories[i][1] is not None}:
             raise RepositoryRemoved(removed)
+        for repository_id, read_ahead in self._read_ahead.items():
+            read_ahead.written(repository_id, change_set)
         now = self._clock()
         if self._deferred is not None:
             return await self._defer_change_set(

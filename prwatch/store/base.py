@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from prwatch.domain.models import PullRequestSnapshot
 from prwatch.store.errors import InvalidStoreInput, UnknownInstallation, UnknownRepository
+from prwatch.store.read_ahead import ReadAhead
 from prwatch.store.schema import installations, repositories
 
 Clock = Callable[[], datetime]
@@ -116,6 +117,8 @@ class TransactionBase:
         # Pull requests read ahead for a batch (``ApplyOperations.prefetch_pull_requests``):
         # (repository id, number) → the stored one, or None when none is stored.
         self._prefetched_pull_requests: dict[tuple[int, int], PullRequestSnapshot | None] = {}
+        # A batch's rows read ahead, by repository (``ApplyOperations.read_ahead``).
+        self._read_ahead: dict[int, ReadAhead] = {}
         # Rows written in a ``deferred_writes`` block, not sent yet (``ApplyOperations``).
         self._deferred: DeferredWrites | None = None
 
@@ -202,3 +205,4 @@ class TransactionBase:
         them afresh from now on."""
         self._known_repositories.clear()
         self._prefetched_pull_requests.clear()
+        self._read_ahead.clear()

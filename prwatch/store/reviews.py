@@ -44,6 +44,9 @@ class ReviewOperations(TransactionBase):
         wanted = sorted(set(numbers))
         if not wanted:
             return {}
+        read_ahead = self._read_ahead.get(repository_id)
+        if read_ahead is not None and (known := read_ahead.load_signals(set(wanted))) is not None:
+            return known
         await self._flush_writes()
         found: dict[int, PullRequestSignal] = {}
         for chunk in chunked(wanted, MAX_IN_LIST):

@@ -26,6 +26,12 @@ class StatusOperations(TransactionBase):
         wanted = sorted(set(shas))
         if not wanted:
             return {}
+        read_ahead = self._read_ahead.get(repository_id)
+        if (
+            read_ahead is not None
+            and (known := read_ahead.load_commit_statuses(set(wanted))) is not None
+        ):
+            return known
         await self._flush_writes()
         found: dict[StatusKey, CommitStatusSnapshot] = {}
         for chunk in chunked(wanted, MAX_IN_LIST):

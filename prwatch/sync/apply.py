@@ -4,8 +4,9 @@ and writes rows and log entries in the caller's transaction, behind the store's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from prwatch.domain.changes import detect_changes, detect_pr_ties
 from prwatch.domain.models import (
@@ -31,6 +32,33 @@ class Observation:
     reviews: Sequence[ReviewSnapshot] = ()
     # GraphQL's reviewDecision of the PRs it was read for, by number (None: not required).
     review_decisions: Mapping[int, str | None] = field(default_factory=dict)
+
+
+class ReadAheadKeys(TypedDict):
+    """What applying observations of one repository loads (``StoreTransaction.read_ahead``)."""
+
+    numbers: set[int]
+    head_shas: set[str]
+    check_run_ids: set[int]
+
+
+def read_ahead_keys(observations: Iterable[Observation]) -> dict[int, ReadAheadKeys]:
+    """What applying ``observations`` one after the other loads, by repository: their PRs, the
+    PRs' heads, their check runs and the commits of their check runs and statuses."""
+    keys: dict[int, ReadAheadKeys] = {}
+    for observation in observations:
+        found = keys.setdefault(
+            observation.repository_id,
+            {"numbers": set(), "head_shas": set(), "check_run_ids": set()},
+        )
+        for pr in observation.pull_requests:
+            found["numbers"].add(pr.number)
+            found["head_shas"].add(pr.head_sha)
+        for run in observation.check_runs:
+            found["check_run_ids"].add(run.id)
+            found["head_shas"].add(run.head_sha)
+        found["head_shas"].update(status.sha for status in observation.commit_statuses)
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
