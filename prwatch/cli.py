@@ -7,6 +7,7 @@ configuration error into one clear line and exit status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import threading
@@ -64,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _silence_stdout()
         print(f"prwatch: {line}", file=sys.stderr)
         return status
+    finally:
+        # What is left lives until exit: out of the cycle collector's sight, so that the
+        # interpreter's shutdown does not walk it (0.3 s after a sweep of 100 repositories).
+        gc.freeze()
 
 
 def _quiet_orphaned_threads() -> None:

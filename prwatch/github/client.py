@@ -50,7 +50,7 @@ from prwatch.github.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from prwatch.github.limits import BudgetBook, ClientLimits, SlidingWindowLimiter
+from prwatch.github.limits import BudgetBook, ClientLimits, InFlightGate, SlidingWindowLimiter
 from prwatch.github.port import GitHubApi, Params
 from prwatch.github.ratelimit import LimitKind, RateLimit, graphql_limit_kind
 from prwatch.github.ratelimit_reading import (
@@ -153,7 +153,7 @@ class GitHubClient:
         window_sleep = sleep if monotonic is not time.monotonic else asyncio.sleep
         self._budgets = BudgetBook()
         self._in_flight = asyncio.Semaphore(self.limits.max_concurrency)
-        self._graphql_in_flight = asyncio.Semaphore(self.limits.graphql_max_concurrency)
+        self._graphql_in_flight = InFlightGate(self._graphql_concurrency)
         # The quickest REST answer seen: the network's share of an answer time (a REST answer
         # carries little server time), left out of what a GraphQL query is charged.
         self._round_trip: float | None = None
@@ -514,6 +514,14 @@ class GitHubClient:
                 )
                 await self._sleep(delay)
         raise GitHubUnavailable(f"{route}: {failure} on each of {attempts} attempts")
+
+    def _graphql_concurrency(self) -> int:
+        """How many GraphQL queries may be in flight: fewer once the minute's time budget is
+        a quarter spent (see ``ClientLimits.graphql_busy_concurrency``)."""
+        limits = self.limits
+        if self._graphql_time.used(GRAPHQL_TIME_KEY) * 4 > self._graphql_time.limit:
+            return min(limits.graphql_busy_concurrency, limits.graphql_max_concurrency)
+        return limits.graphql_max_concurrency
 
     def _observe_answer_time(self, route: str, seconds: float, answered: bool) -> None:
         """Charge a GraphQL query's server time (its answer time less the round trip; a query

@@ -25,7 +25,9 @@ SECRET_NAME = re.compile(r"token|secret|password|private_key|authorization|jwt|s
 SECRET_PATTERNS = (
     re.compile(r"gh[pousr]_[A-Za-z0-9_]{16,}"),  # GitHub tokens (installation: ghs_…)
     re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"(?i)\b(bearer|token)\s+[A-Za-z0-9._\-]{8,}"),  # Authorization values
+    # Authorization values: a word after "token" is one when it has a digit or is long (not
+    # the "unreadable" of "token unreadable").
+    re.compile(r"(?i)\b(bearer|token)\s+(?=[\w.\-]*\d|[\w.\-]{20})[A-Za-z0-9._\-]{8,}"),
     re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+"),  # JWTs
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
     re.compile(r"sha256=[0-9a-f]{64}"),  # webhook signatures

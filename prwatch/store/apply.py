@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     and_,
     bindparam,
     case,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
 )
 
 from prwatch.domain.check_runs import CheckRunRow
@@ -73,6 +75,15 @@ _CHECK_RUN_ROW_COLUMNS = (
     check_runs.c.completed_at,
     check_runs.c.app_slug,
     check_runs.c.check_suite_id,
+)
+
+
+# The same columns for a comparison with observed rows: the times without ``UTCDateTime``'s
+# per-value conversion, which was most of a no-change sweep's comparison (a repository's
+# ~1,000 stored times); ``_comparable`` brings the observed times to the stored form instead.
+_CHECK_RUN_COMPARED_COLUMNS = tuple(
+    type_coerce(column, DateTime(timezone=True)) if column.name.endswith("_at") else column
+    for column in _CHECK_RUN_ROW_COLUMNS
 )
 
 
@@ -284,13 +295,15 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         stored: dict[int, tuple[Any, ...]] = {}
         for chunk in chunked(sorted({run.head_sha for run in observed}), MAX_IN_LIST):
             result = await self._connection.execute(
-                select(*_CHECK_RUN_ROW_COLUMNS).where(
+                select(*_CHECK_RUN_COMPARED_COLUMNS).where(
                     check_runs.c.repository_id == repository_id,
                     check_runs.c.head_sha.in_(chunk),
                 )
             )
             stored.update((row[0], tuple(row)) for row in result)
-        return all(stored.get(run[0]) == run for run in observed)
+        if self._dialect != "sqlite":  # timestamptz comes back aware: equal instants compare equal
+            return all(stored.get(run[0]) == run for run in observed)
+        return all(stored.get(run[0]) == _stored_form(run) for run in observed)
 
     async def write_change_set(
         self,
@@ -566,6 +579,33 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         # the changes' order. (Asking SQLAlchemy to guarantee that order makes it insert row
         # by row on SQLite.)
         return sorted(result.scalars())
+
+
+def _stored_form(run: CheckRunRow) -> tuple[Any, ...]:
+    """``run`` with its times as SQLite stores them: naive UTC (see ``UTCDateTime``)."""
+    started, completed = run[6], run[7]
+    if started is None and completed is None:
+        return run
+    naive = _NAIVE_UTC
+    started = naive.get(started) or _naive_utc(started)
+    completed = naive.get(completed) or _naive_utc(completed)
+    return (*run[:6], started, completed, run[8], run[9])
+
+
+# Times seen, in their stored form: a no-change sweep compares the same ~1,000 a repository
+# each time, and a lookup costs a fraction of a conversion.
+_NAIVE_UTC: dict[datetime | None, datetime | None] = {}
+_MAX_NAIVE_UTC = 200_000
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    naive = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+    if len(_NAIVE_UTC) >= _MAX_NAIVE_UTC:
+        _NAIVE_UTC.clear()
+    _NAIVE_UTC[value] = naive
+    return naive
 
 
 def _reject_duplicates(change_set: ChangeSet) -> None:

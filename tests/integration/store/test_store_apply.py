@@ -137,6 +137,13 @@ async def test_check_runs_stored_as_observed_compares_rows(store: Store) -> None
         )
         assert not await tx.check_runs_stored_as(REPOSITORY_ID, [rows[0]._replace(id=99)])
         assert not await tx.check_runs_stored_as(REPOSITORY_ID + 1, rows)
+        # The same instants in another zone are the same times; a microsecond apart are not.
+        elsewhere = timezone(timedelta(hours=-5))
+        shifted = rows[0]._replace(started_at=at(1).astimezone(elsewhere))
+        assert await tx.check_runs_stored_as(REPOSITORY_ID, [shifted, rows[1]])
+        nudged = rows[1]._replace(completed_at=at(9) + timedelta(microseconds=1))
+        assert not await tx.check_runs_stored_as(REPOSITORY_ID, [nudged])
+        assert not await tx.check_runs_stored_as(REPOSITORY_ID, [rows[0]._replace(started_at=None)])
 
 
 async def test_open_heads_are_the_open_pull_requests_head_and_updated_at(store: Store) -> None:

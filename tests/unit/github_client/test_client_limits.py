@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,13 @@ from github_fakes import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prwatch.github.limits import Budget, BudgetBook, ClientLimits, SlidingWindowLimiter
+from prwatch.github.limits import (
+    Budget,
+    BudgetBook,
+    ClientLimits,
+    InFlightGate,
+    SlidingWindowLimiter,
+)
 from prwatch.github.pagination import iterate_pages
 from prwatch.github.ratelimit import LimitKind
 from prwatch.github.ratelimit_reading import limit_delay, read_rate_limit
@@ -188,3 +195,47 @@ async def test_pages_stop_at_a_304_a_404_or_max_pages() -> None:
     assert len(await collect(PagedApi(5), max_pages=2)) == 2
     with pytest.raises(ValueError):
         await collect(PagedApi(1), max_pages=0)
+
+
+async def test_an_in_flight_gate_follows_its_limit_as_it_changes() -> None:
+    limit = 1
+    gate = InFlightGate(lambda: limit)
+    entered: list[int] = []
+    release = asyncio.Event()
+
+    async def holder(n: int) -> None:
+        async with gate:
+            entered.append(n)
+            await release.wait()
+
+    tasks = [asyncio.create_task(holder(n)) for n in range(5)]
+    await asyncio.sleep(0.01)
+    assert entered == [0] and gate.held == 1
+    limit = 3  # read again when someone enters or leaves
+    release.set()
+    await asyncio.gather(*tasks)
+    assert entered == [0, 1, 2, 3, 4]  # in arrival order
+    assert gate.held == 0
+
+
+async def test_an_in_flight_gate_waiter_cancelled_passes_its_turn_on() -> None:
+    gate = InFlightGate(lambda: 1)
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def holder(name: str) -> None:
+        async with gate:
+            entered.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(holder("first"))
+    await asyncio.sleep(0)
+    cancelled = asyncio.create_task(holder("cancelled"))
+    last = asyncio.create_task(holder("last"))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    release.set()
+    await asyncio.gather(first, last)
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert entered == ["first", "last"] and gate.held == 0

@@ -291,6 +291,42 @@ async def test_graphql_queries_in_flight_are_capped(github: FakeGitHub) -> None:
     assert len(github.requests_to("/graphql")) == 6
 
 
+async def test_fewer_graphql_queries_fly_once_a_quarter_of_the_time_budget_is_spent(
+    github: FakeGitHub, clock: FakeClock
+) -> None:
+    """Quick queries fly six at once; once answers have spent a quarter of the minute's time
+    budget, two: heavy queries would only queue, and be charged for queueing."""
+    in_flight = most = 0
+    answer_seconds = 0.0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)  # the others get every chance to start meanwhile
+        clock.now += answer_seconds
+        in_flight -= 1
+        return json_response(200, {"data": {"rateLimit": {"cost": 1}}})
+
+    github.routes["POST /graphql"] = answer
+    async with github.client(graphql_seconds_per_minute=40) as client:
+        queries = (client.graphql("{ x }", installation_id=7) for _ in range(12))
+        await asyncio.gather(*queries)
+        assert most == 6  # quick answers: the budget stays nearly whole
+        answer_seconds = 1.0
+        for _ in range(11):  # 11 s of the 40 s budget: a quarter spent
+            await client.graphql("{ x }", installation_id=7)
+        most = 0
+        queries = (client.graphql("{ x }", installation_id=7) for _ in range(8))
+        await asyncio.gather(*queries)
+        assert most == 2
+        clock.now += 61  # the minute went by: the budget is whole again
+        answer_seconds, most = 0.0, 0
+        await asyncio.gather(*(client.graphql("{ x }", installation_id=7) for _ in range(12)))
+        assert most == 6
+
+
 async def test_a_graphql_5xx_is_not_sent_again_at_the_same_size(github: FakeGitHub) -> None:
     """A 502/504 is how GitHub cuts a query past 10 s: the caller makes it smaller."""
     github.routes["POST /graphql"] = lambda request: json_response(502, {"message": "Bad"})

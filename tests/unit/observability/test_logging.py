@@ -25,6 +25,8 @@ def restore_root() -> object:
         "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
         "Bearer eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOjF9.c2lnbmF0dXJl",
         "sha256=" + "ab" * 32,
+        "token 0123abcdef4567",
+        "token abcdefghijklmnopqrstuvwxyz",  # long, if without a digit
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
     ],
 )
@@ -32,6 +34,12 @@ def test_secret_shapes_are_redacted(secret: str) -> None:
     text = redact_text(f"before {secret} after")
     assert secret not in text and REDACTED in text
     assert text.startswith("before") and text.endswith("after")
+
+
+def test_words_after_token_stay_readable() -> None:
+    """An operator reads "shared installation token unreadable, replacing it", not a gap."""
+    message = "shared installation token unreadable, replacing it; token expired"
+    assert redact_text(message) == message
 
 
 def test_password_in_a_url_is_redacted() -> None:
