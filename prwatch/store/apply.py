@@ -138,24 +138,27 @@ class ApplyOperations(StatusOperations, ReviewOperations):
         numbers: Iterable[int] = (),
         head_shas: Iterable[str] = (),
         check_run_ids: Iterable[int] = (),
+        check_shas: Iterable[str] = (),
     ) -> None:
         """Read, in a few queries, what applying a batch's deliveries one by one loads of a
-        repository the transaction has locked: the pull requests ``numbers`` and their
-        signals, the check runs ``check_run_ids``, and of the commits ``head_shas`` their
-        check runs, statuses, PR and that PR's signal (``prwatch.store.read_ahead``)."""
-        numbers, shas, ids = set(numbers), set(head_shas), set(check_run_ids)
+        repository the transaction has locked: the pull requests ``numbers``, their heads
+        ``head_shas`` and their signals; the check runs ``check_run_ids``; and of the commits
+        ``check_shas`` (of check runs and statuses) the PR whose head each is and its signal;
+        of every commit its check runs and statuses (``prwatch.store.read_ahead``)."""
+        numbers, ids, checked = set(numbers), set(check_run_ids), set(check_shas)
+        shas = set(head_shas) | checked
         await self.prefetch_pull_requests(repository_id, numbers)
         self._read_ahead.pop(repository_id, None)  # the reads below go to the database
         runs = await self.load_check_runs(repository_id, head_shas=shas)
         runs.update(await self.load_check_runs(repository_id, ids=ids - runs.keys()))
         statuses = await self.load_commit_statuses(repository_id, shas)
-        heads = await self.pull_request_numbers_by_head_sha(repository_id, shas)
+        heads = await self.pull_request_numbers_by_head_sha(repository_id, checked)
         signal_numbers = numbers | set(heads.values())
         signals = await self.load_signals(repository_id, signal_numbers)
         read_ahead = ReadAhead()
         read_ahead.cover_check_runs(ids, shas, runs.values())
         read_ahead.cover_statuses(shas, statuses.values())
-        read_ahead.cover_heads(shas, heads)
+        read_ahead.cover_heads(checked, heads)
         read_ahead.cover_signals(signal_numbers, signals.values())
         self._read_ahead[repository_id] = read_ahead
 

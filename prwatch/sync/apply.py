@@ -40,24 +40,26 @@ class ReadAheadKeys(TypedDict):
     numbers: set[int]
     head_shas: set[str]
     check_run_ids: set[int]
+    check_shas: set[str]
 
 
 def read_ahead_keys(observations: Iterable[Observation]) -> dict[int, ReadAheadKeys]:
-    """What applying ``observations`` one after the other loads, by repository: their PRs, the
-    PRs' heads, their check runs and the commits of their check runs and statuses."""
+    """What applying ``observations`` one after the other loads, by repository: their PRs and
+    the PRs' heads, their check runs, and the commits of their check runs and statuses (whose
+    PR is looked up by head SHA)."""
     keys: dict[int, ReadAheadKeys] = {}
     for observation in observations:
         found = keys.setdefault(
             observation.repository_id,
-            {"numbers": set(), "head_shas": set(), "check_run_ids": set()},
+            {"numbers": set(), "head_shas": set(), "check_run_ids": set(), "check_shas": set()},
         )
         for pr in observation.pull_requests:
             found["numbers"].add(pr.number)
             found["head_shas"].add(pr.head_sha)
         for run in observation.check_runs:
             found["check_run_ids"].add(run.id)
-            found["head_shas"].add(run.head_sha)
-        found["head_shas"].update(status.sha for status in observation.commit_statuses)
+            found["check_shas"].add(run.head_sha)
+        found["check_shas"].update(status.sha for status in observation.commit_statuses)
     return keys
 
 

@@ -24,7 +24,7 @@ from prwatch.github.signature import verify
 from prwatch.store import StoreError
 from prwatch.store.deliveries import NewDelivery
 from prwatch.store.outages import is_database_outage
-from prwatch.web.intake import DeliveryIntake
+from prwatch.web.intake import REDIS_QUEUE_WINDOW_SECONDS, DeliveryIntake
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ def request_intake(request: Request) -> DeliveryIntake:
     intake = getattr(request.app.state, "intake", None)
     if not isinstance(intake, DeliveryIntake):
         context = request_context(request)
-        intake = DeliveryIntake(context.store, context.queue)
+        window = 0.0 if context.settings.redis_url is None else REDIS_QUEUE_WINDOW_SECONDS
+        intake = DeliveryIntake(context.store, context.queue, queue_window=window)
         request.app.state.intake = intake
     return intake
 

@@ -111,6 +111,23 @@ async def test_concurrent_deliveries_share_commits_and_each_is_durable_when_ackn
         await intake.aclose()
 
 
+async def test_with_a_queue_window_batches_committed_apart_go_as_one_job(sqlite_url: str) -> None:
+    """For Redis: a job per small batch costs the workers more than the deliveries; the
+    deliveries of the batches committed within the window go together, after the answers."""
+    async with store_for(sqlite_url) as store:
+        queue = RecordingQueue()
+        intake = DeliveryIntake(store, queue, queue_window=0.2)
+        deliveries = [new_delivery() for _ in range(5)]
+        for delivery in deliveries:  # one after the other: a transaction each
+            assert await intake.record(delivery)
+        assert intake.transactions == 5
+        assert queue.jobs == []  # answered before they were queued
+        await intake.aclose()  # waits for the window
+        assert [args for _, args, _ in queue.jobs] == [tuple(d.guid for d in deliveries)]
+    with pytest.raises(ValueError, match="queue_window"):
+        DeliveryIntake(store, queue, queue_window=-1)
+
+
 async def test_a_redelivery_and_a_guid_twice_in_one_batch_are_new_once(database_url: str) -> None:
     async with store_for(database_url) as store:
         intake = DeliveryIntake(store, RecordingQueue())
