@@ -24,7 +24,11 @@ from prwatch.github.signature import verify
 from prwatch.store import StoreError
 from prwatch.store.deliveries import NewDelivery
 from prwatch.store.outages import is_database_outage
-from prwatch.web.intake import REDIS_QUEUE_WINDOW_SECONDS, DeliveryIntake
+from prwatch.web.intake import (
+    POSTGRES_COMMIT_WINDOW_SECONDS,
+    REDIS_QUEUE_WINDOW_SECONDS,
+    DeliveryIntake,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +55,15 @@ def request_intake(request: Request) -> DeliveryIntake:
     intake = getattr(request.app.state, "intake", None)
     if not isinstance(intake, DeliveryIntake):
         context = request_context(request)
-        window = 0.0 if context.settings.redis_url is None else REDIS_QUEUE_WINDOW_SECONDS
-        intake = DeliveryIntake(context.store, context.queue, queue_window=window)
+        settings = context.settings
+        intake = DeliveryIntake(
+            context.store,
+            context.queue,
+            queue_window=0.0 if settings.redis_url is None else REDIS_QUEUE_WINDOW_SECONDS,
+            commit_window=POSTGRES_COMMIT_WINDOW_SECONDS
+            if context.engine.dialect.name == "postgresql"
+            else 0.0,
+        )
         request.app.state.intake = intake
     return intake
 

@@ -128,6 +128,28 @@ async def test_with_a_queue_window_batches_committed_apart_go_as_one_job(sqlite_
         DeliveryIntake(store, queue, queue_window=-1)
 
 
+async def test_with_a_commit_window_deliveries_arriving_apart_share_a_commit(
+    sqlite_url: str,
+) -> None:
+    """For PostgreSQL, whose commits are the costly part: a delivery finding the intake idle
+    waits the window for others to join its transaction."""
+    async with store_for(sqlite_url) as store:
+
+        async def arrive_apart(intake: DeliveryIntake) -> None:
+            async def later(n: int) -> bool:
+                await asyncio.sleep(0.01 * n)
+                return await intake.record(new_delivery())
+
+            assert all(await asyncio.gather(*(later(n) for n in range(4))))
+
+        waiting = DeliveryIntake(store, RecordingQueue(), commit_window=0.2)
+        await arrive_apart(waiting)
+        assert waiting.transactions == 1
+        eager = DeliveryIntake(store, RecordingQueue())
+        await arrive_apart(eager)
+        assert eager.transactions > 1
+
+
 async def test_a_redelivery_and_a_guid_twice_in_one_batch_are_new_once(database_url: str) -> None:
     async with store_for(database_url) as store:
         intake = DeliveryIntake(store, RecordingQueue())
