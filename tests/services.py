@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -76,3 +77,15 @@ async def fresh_redis(url: str = REDIS_URL) -> AsyncIterator[str]:
     finally:
         await client.flushdb()
         await client.aclose()
+
+
+def run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine in a loop of its own (a hypothesis example of an async test). Not
+    asyncio.run: it unsets the thread's current loop, and pytest-asyncio's next setup would
+    then create one it never closes."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(coroutine)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

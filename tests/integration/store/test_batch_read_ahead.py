@@ -4,9 +4,8 @@ same rows, the same signals, the same change log in the same order."""
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from prwatch.domain.models import CommitStatusSnapshot, Source
 from prwatch.store import Store, create_engine
 from prwatch.store.schema import metadata
 from prwatch.sync.apply import Observation, apply_observation, read_ahead_keys
-from tests.services import fresh_postgres_database
+from tests.services import fresh_postgres_database, run_in_own_loop
 
 ALONE, TOGETHER = REPOSITORY_ID, REPOSITORY_ID + 1
 SHAS = ("a" * 40, "b" * 40, "c" * 40)
@@ -131,15 +130,6 @@ async def compare(database_url: str, program: list[tuple[Any, ...]]) -> None:
 async def on_postgres(program: list[tuple[Any, ...]]) -> None:
     async with fresh_postgres_database() as url:
         await compare(url, program)
-
-
-def run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(coroutine)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +12,7 @@ from hypothesis import strategies as st
 from prwatch.store.records import SweepStatus
 from tests.integration.sweep.harness import assert_converged, sweep_env
 from tests.integration.sweep.mutations import Mutation, apply_mutation, mutations
-from tests.services import fresh_postgres_database
+from tests.services import fresh_postgres_database, run_in_own_loop
 
 
 async def converge_after(database_url: str, program: list[Mutation]) -> None:
@@ -33,17 +30,6 @@ async def converge_after(database_url: str, program: list[Mutation]) -> None:
 async def on_postgres(program: list[Mutation]) -> None:
     async with fresh_postgres_database() as url:
         await converge_after(url, program)
-
-
-def run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
-    # Not asyncio.run: it unsets the thread's current loop, and pytest-asyncio's next setup
-    # would then create one it never closes.
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(coroutine)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])

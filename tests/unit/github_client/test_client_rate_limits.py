@@ -271,23 +271,31 @@ async def test_graphql_time_leaves_out_the_round_trip(github: FakeGitHub, clock:
         assert clock.sleeps and sum(clock.sleeps) > 0
 
 
-async def test_graphql_queries_in_flight_are_capped(github: FakeGitHub) -> None:
-    """A few GraphQL queries at once: more would only queue, and be charged for queueing."""
-    in_flight = most = 0
+class CountingGraphQL:
+    """A GraphQL answer that counts the queries in flight at once (``most``) and takes
+    ``seconds`` of the fake clock."""
 
-    async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.in_flight = self.most = 0
+        self.seconds = 0.0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
         for _ in range(5):
             await asyncio.sleep(0)  # the others get every chance to start meanwhile
-        in_flight -= 1
+        self.clock.now += self.seconds
+        self.in_flight -= 1
         return json_response(200, {"data": {"rateLimit": {"cost": 1}}})
 
-    github.routes["POST /graphql"] = answer
+
+async def test_graphql_queries_in_flight_are_capped(github: FakeGitHub, clock: FakeClock) -> None:
+    """A few GraphQL queries at once: more would only queue, and be charged for queueing."""
+    github.routes["POST /graphql"] = answer = CountingGraphQL(clock)
     async with github.client(graphql_max_concurrency=3) as client:
         await asyncio.gather(*(client.graphql("{ x }", installation_id=7) for _ in range(6)))
-    assert most == 3
+    assert answer.most == 3
     assert len(github.requests_to("/graphql")) == 6
 
 
@@ -296,35 +304,22 @@ async def test_fewer_graphql_queries_fly_once_a_quarter_of_the_time_budget_is_sp
 ) -> None:
     """Quick queries fly six at once; once answers have spent a quarter of the minute's time
     budget, two: heavy queries would only queue, and be charged for queueing."""
-    in_flight = most = 0
-    answer_seconds = 0.0
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        for _ in range(5):
-            await asyncio.sleep(0)  # the others get every chance to start meanwhile
-        clock.now += answer_seconds
-        in_flight -= 1
-        return json_response(200, {"data": {"rateLimit": {"cost": 1}}})
-
-    github.routes["POST /graphql"] = answer
+    github.routes["POST /graphql"] = answer = CountingGraphQL(clock)
     async with github.client(graphql_seconds_per_minute=40) as client:
         queries = (client.graphql("{ x }", installation_id=7) for _ in range(12))
         await asyncio.gather(*queries)
-        assert most == 6  # quick answers: the budget stays nearly whole
-        answer_seconds = 1.0
+        assert answer.most == 6  # quick answers: the budget stays nearly whole
+        answer.seconds = 1.0
         for _ in range(11):  # 11 s of the 40 s budget: a quarter spent
             await client.graphql("{ x }", installation_id=7)
-        most = 0
+        answer.most = 0
         queries = (client.graphql("{ x }", installation_id=7) for _ in range(8))
         await asyncio.gather(*queries)
-        assert most == 2
+        assert answer.most == 2
         clock.now += 61  # the minute went by: the budget is whole again
-        answer_seconds, most = 0.0, 0
+        answer.seconds, answer.most = 0.0, 0
         await asyncio.gather(*(client.graphql("{ x }", installation_id=7) for _ in range(12)))
-        assert most == 6
+        assert answer.most == 6
 
 
 async def test_a_graphql_5xx_is_not_sent_again_at_the_same_size(github: FakeGitHub) -> None:
