@@ -80,7 +80,7 @@ _CHECK_RUN_ROW_COLUMNS = (
 
 # The same columns for a comparison with observed rows: the times without ``UTCDateTime``'s
 # per-value conversion, which was most of a no-change sweep's comparison (a repository's
-# ~1,000 stored times); ``_comparable`` brings the observed times to the stored form instead.
+# ~1,000 stored times); ``_stored_form`` brings the observed times to the stored form instead.
 _CHECK_RUN_COMPARED_COLUMNS = tuple(
     type_coerce(column, DateTime(timezone=True)) if column.name.endswith("_at") else column
     for column in _CHECK_RUN_ROW_COLUMNS

@@ -131,8 +131,8 @@ async def test_with_a_queue_window_batches_committed_apart_go_as_one_job(sqlite_
 async def test_with_a_commit_window_deliveries_arriving_apart_share_a_commit(
     sqlite_url: str,
 ) -> None:
-    """For PostgreSQL, whose commits are the costly part: a delivery finding the intake idle
-    waits the window for others to join its transaction."""
+    """For PostgreSQL, whose commits are the costly part: a commit waits the window for more
+    deliveries to join its transaction."""
     async with store_for(sqlite_url) as store:
 
         async def arrive_apart(intake: DeliveryIntake) -> None:
